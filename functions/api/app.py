@@ -1,0 +1,153 @@
+"""ApiFunction: the management API (API Gateway REST proxy → Powertools resolver)."""
+
+import json
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import (
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    ServiceError,
+    UnauthorizedError,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+
+from bluehooks import PRODUCT, __version__
+from bluehooks.auth import AuthError, authenticate, signing_key
+from bluehooks.catalog import EVENT_TYPES
+from bluehooks.config import settings
+from bluehooks.models import Caller, EventType, Webhook, WebhookCreate, WebhookPage
+from bluehooks.outbound import TargetPolicy, TargetRefused, check_url
+from bluehooks.store import WebhookLimitReached, WebhookStore
+
+MAX_BODY_BYTES = 64 * 1024
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+config = settings()
+store = WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table))
+target_policy = TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+def current_caller() -> Caller:
+    try:
+        key = signing_key(config.jwt_secret_parameter)
+        return authenticate(app.current_event.get_header_value("Authorization"), key)
+    except AuthError as exc:
+        raise UnauthorizedError(str(exc)) from exc
+
+
+def writer() -> Caller:
+    caller = app.context["caller"]
+    if not caller.can_write:
+        raise ForbiddenError(f"role {caller.role} may only read webhooks")
+    return caller
+
+
+def authenticate_request(app: APIGatewayRestResolver, next_middleware):
+    if app.current_event.path not in PUBLIC_PATHS:
+        app.append_context(caller=current_caller())
+    return next_middleware(app)
+
+
+app.use(middlewares=[authenticate_request])
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response:
+    if app.current_event.path not in PUBLIC_PATHS:
+        current_caller()  # an unauthenticated caller learns nothing about the schema
+    problems = [
+        {"loc": list(error["loc"]), "type": error["type"], "msg": error.get("msg", "")} for error in exc.errors()
+    ]
+    summary = "; ".join(f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}" for p in problems)
+    return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"invalid request: {summary}", "errors": problems})
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.get("/health", summary="Liveness")
+def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@app.get("/openapi.json", summary="This document")
+def openapi() -> Response:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=OPENAPI)
+
+
+@app.get("/event-types", summary="The event catalog")
+def event_types() -> list[EventType]:
+    return [EventType(name=name, description=text) for name, text in EVENT_TYPES.items()]
+
+
+@app.post("/webhooks", summary="Create a webhook; its secret is returned this once", responses={201: {}})
+def create_webhook(body: Annotated[WebhookCreate, Body()]) -> tuple[Webhook, int]:
+    caller = writer()
+    if caller.projects is not None and (not body.projectIds or set(body.projectIds) - set(caller.projects)):
+        raise ForbiddenError("your token limits you to some projects: list only those in projectIds")
+    try:
+        check_url(body.url, target_policy)
+        return store.create(caller, body, config.max_webhooks_per_company), HTTPStatus.CREATED
+    except TargetRefused as exc:
+        raise BadRequestError(f"url refused: {exc}") from exc
+    except WebhookLimitReached as exc:
+        raise ServiceError(HTTPStatus.CONFLICT, str(exc)) from exc
+
+
+@app.get("/webhooks", summary="List the company's webhooks")
+def list_webhooks(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query(max_length=200)] = None
+) -> WebhookPage:
+    try:
+        return store.list(app.context["caller"].company, limit, cursor)
+    except ValueError as exc:
+        raise BadRequestError(str(exc)) from exc
+
+
+@app.get("/webhooks/<webhook_id>", summary="One webhook (its secret is null)")
+def get_webhook(webhook_id: str) -> Webhook:
+    webhook = store.get(app.context["caller"].company, webhook_id)
+    if webhook is None:
+        raise NotFoundError(f"no webhook {webhook_id}")
+    return webhook
+
+
+@app.delete("/webhooks/<webhook_id>", summary="Delete a webhook; nothing is delivered to it afterwards")
+def delete_webhook(webhook_id: str) -> Response:
+    if not store.delete(writer().company, webhook_id):
+        raise NotFoundError(f"no webhook {webhook_id}")
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+
+
+OPENAPI = app.get_openapi_json_schema(
+    title=f"{PRODUCT} management API",
+    version=__version__,
+    security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+    security=[{"bearerAuth": []}],
+)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if len(event.get("body") or "") > MAX_BODY_BYTES:
+        return {
+            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
+        }
+    return app.resolve(event, context)

@@ -1,0 +1,75 @@
+"""DeliveryFunction: DeliveryQueue batches → one signed POST per message, retried via SQS.
+
+A failed attempt sets its message's visibility to the next delay of the retry schedule and
+is reported as a batch item failure, so SQS hands it back then; after the last attempt the
+message is made visible at once and the queue's redrive policy moves it to DeliveryDLQ.
+"""
+
+import asyncio
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from bluehooks.config import settings
+from bluehooks.delivery import Deliverer
+from bluehooks.models import DeliveryMessage
+from bluehooks.outbound import TargetPolicy, pinned_session
+from bluehooks.store import WebhookStore
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+config = settings()
+sqs = boto3.client("sqs")
+deliverer = Deliverer(
+    store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
+    session=pinned_session(TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)),
+    timeout=config.delivery_timeout_seconds,
+    schedule=config.retry_schedule,
+)
+# Records of one batch are delivered concurrently: a slow receiver never holds up the others.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class RedeliverLater(Exception):
+    """Marks the record as a batch item failure; its visibility was set to the retry delay."""
+
+
+def deliver(record: SQSRecord) -> None:
+    attempt = int(record.attributes.approximate_receive_count)
+    try:
+        message = DeliveryMessage.model_validate_json(record.body)
+    except ValidationError as exc:
+        logger.error("poison message: dead-lettering it", extra={"messageId": record.message_id, "errors": str(exc)})
+        return _redeliver(record, 0, "poison message")
+    outcome = deliverer.attempt(message, attempt)
+    metrics.add_metric(name=f"Deliveries{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
+    if outcome.kind == "retry":
+        _redeliver(record, outcome.delay or 0, "retry scheduled")
+    elif outcome.kind == "exhausted":
+        _redeliver(record, 0, "attempts exhausted: to the DLQ")
+
+
+def _redeliver(record: SQSRecord, delay: int, reason: str) -> None:
+    sqs.change_message_visibility(
+        QueueUrl=config.delivery_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+    )
+    raise RedeliverLater(reason)
+
+
+async def deliver_async(record: SQSRecord) -> None:
+    await asyncio.to_thread(deliver, record)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return async_process_partial_response(
+        event=event, record_handler=deliver_async, processor=processor, context=context
+    )

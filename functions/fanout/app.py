@@ -1,0 +1,59 @@
+"""FanoutFunction: an event from the bus → one DeliveryQueue message per matching webhook."""
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent,
+)
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import ValidationError
+
+from bluehooks.config import settings
+from bluehooks.fanout import Fanout
+from bluehooks.models import EventDetail
+from bluehooks.store import WebhookStore
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+config = settings()
+fanout = Fanout(
+    store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
+    sqs=boto3.client("sqs"),
+    queue_url=config.delivery_queue_url,
+    dead_letter_url=config.fanout_dlq_url,
+)
+# The producer's event id (else EventBridge's) keys the whole fan-out: a redelivered event
+# is fanned out once. If the fan-out fails half-way, the retry re-runs it with the same
+# delivery ids, so receivers deduplicate on webhook-id.
+idempotency = IdempotencyConfig(event_key_jmespath="detail.id || id", expires_after_seconds=24 * 3600)
+persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table)
+
+
+class BlueEvent(EventBridgeModel):
+    detail: EventDetail
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@idempotent(config=idempotency, persistence_store=persistence)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        blue_event = BlueEvent.model_validate(event)
+    except ValidationError as exc:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        return fanout.reject(event, f"invalid event: {exc.error_count()} errors: {exc.errors(include_url=False)}")
+    result = fanout.fan_out(
+        event_id=blue_event.detail.id or blue_event.id,
+        event=blue_event.detail_type,
+        detail=blue_event.detail,
+        raw_event=event,
+    )
+    metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
+    return result
