@@ -5,7 +5,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import (
     BadRequestError,
@@ -32,7 +32,6 @@ PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 config = settings()
 store = WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table))
 target_policy = TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)
@@ -83,8 +82,8 @@ def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@app.get("/openapi.json", summary="This document")
-def openapi() -> Response:
+@app.get("/openapi.json", summary="This document", include_in_schema=False)
+def openapi():
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=OPENAPI)
 
 
@@ -112,7 +111,7 @@ def list_webhooks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query(max_length=200)] = None
 ) -> WebhookPage:
     try:
-        return store.list(app.context["caller"].company, limit, cursor)
+        return store.page(app.context["caller"].company, limit, cursor)
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
 
@@ -125,8 +124,12 @@ def get_webhook(webhook_id: str) -> Webhook:
     return webhook
 
 
-@app.delete("/webhooks/<webhook_id>", summary="Delete a webhook; nothing is delivered to it afterwards")
-def delete_webhook(webhook_id: str) -> Response:
+@app.delete(
+    "/webhooks/<webhook_id>",
+    summary="Delete a webhook; nothing is delivered to it afterwards",
+    responses={204: {"description": "Deleted"}},
+)
+def delete_webhook(webhook_id: str):
     if not store.delete(writer().company, webhook_id):
         raise NotFoundError(f"no webhook {webhook_id}")
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
@@ -140,14 +143,24 @@ OPENAPI = app.get_openapi_json_schema(
 )
 
 
+def refusal(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A response for bodies refused before parsing: too large, or not JSON."""
+    body = event.get("body") or ""
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    if len(body) > MAX_BODY_BYTES:
+        status, message = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes"
+    elif body and not headers.get("content-type", "").lower().startswith("application/json"):
+        status, message = HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as JSON with Content-Type: application/json"
+    else:
+        return None
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"message": message}),
+    }
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if len(event.get("body") or "") > MAX_BODY_BYTES:
-        return {
-            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
-        }
-    return app.resolve(event, context)
+    return refusal(event) or app.resolve(event, context)

@@ -48,7 +48,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         blue_event = BlueEvent.model_validate(event)
     except ValidationError as exc:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return fanout.reject(event, f"invalid event: {exc.error_count()} errors: {exc.errors(include_url=False)}")
+        return fanout.reject(event, f"invalid event: {exc.errors(include_url=False, include_input=False)}")
     result = fanout.fan_out(
         event_id=blue_event.detail.id or blue_event.id,
         event=blue_event.detail_type,

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from bluehooks.models import Caller, Metadata, Webhook, WebhookCreate, WebhookPage
@@ -27,7 +26,6 @@ from bluehooks.signing import generate_secret
 
 ALL_EVENTS = "*"
 WEBHOOK_ID = re.compile(r"^wh_[0-9a-f]{24}$")
-_serialize = TypeSerializer().serialize
 
 
 class WebhookLimitReached(Exception):
@@ -81,7 +79,7 @@ def decode_cursor(cursor: str) -> str:
 class WebhookStore:
     def __init__(self, table):
         self.table = table
-        self.client = table.meta.client
+        self.client = table.meta.client  # a resource client: it (de)serializes plain Python values
 
     def create(self, caller: Caller, body: WebhookCreate, max_per_company: int) -> Webhook:
         now = now_iso()
@@ -104,8 +102,8 @@ class WebhookStore:
         }
         item["id"] = item["sk"].removeprefix("WEBHOOK#")
         count_change = self._count_change(caller.company, +1, limit=max_per_company)
-        writes = [count_change, {"Put": self._typed(item, ConditionExpression="attribute_not_exists(pk)")}]
-        writes += [{"Put": self._typed(entry)} for entry in self._index_entries(item)]
+        writes = [count_change, {"Put": self._in_table(item, ConditionExpression="attribute_not_exists(pk)")}]
+        writes += [{"Put": self._in_table(entry)} for entry in self._index_entries(item)]
         try:
             self.client.transact_write_items(TransactItems=writes)
         except ClientError as exc:
@@ -124,7 +122,7 @@ class WebhookStore:
         item = self.get_item(company_id, webhook_id)
         return to_webhook(item) if item else None
 
-    def list(self, company_id: str, limit: int, cursor: str | None) -> WebhookPage:
+    def page(self, company_id: str, limit: int, cursor: str | None) -> WebhookPage:
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(company_key(company_id)) & Key("sk").begins_with("WEBHOOK#"),
             "Limit": limit,
@@ -142,9 +140,9 @@ class WebhookStore:
         item = self.get_item(company_id, webhook_id)
         if not item:
             return False
-        deletes = [{"Delete": self._typed(webhook_key(company_id, webhook_id), key_only=True)}]
+        deletes = [{"Delete": self._in_table(webhook_key(company_id, webhook_id), key_only=True)}]
         deletes += [
-            {"Delete": self._typed({"pk": entry["pk"], "sk": entry["sk"]}, key_only=True)}
+            {"Delete": self._in_table({"pk": entry["pk"], "sk": entry["sk"]}, key_only=True)}
             for entry in self._index_entries(item)
         ]
         self.client.transact_write_items(TransactItems=[*deletes, self._count_change(company_id, -1)])
@@ -179,15 +177,14 @@ class WebhookStore:
     def _count_change(self, company_id: str, delta: int, limit: int | None = None) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self.table.name,
-            "Key": {"pk": _serialize(company_key(company_id)), "sk": _serialize("META")},
+            "Key": {"pk": company_key(company_id), "sk": "META"},
             "UpdateExpression": "ADD webhookCount :delta",
-            "ExpressionAttributeValues": {":delta": _serialize(delta)},
+            "ExpressionAttributeValues": {":delta": delta},
         }
         if limit is not None:
             update["ConditionExpression"] = "attribute_not_exists(webhookCount) OR webhookCount < :limit"
-            update["ExpressionAttributeValues"][":limit"] = _serialize(limit)
+            update["ExpressionAttributeValues"][":limit"] = limit
         return {"Update": update}
 
-    def _typed(self, item: dict[str, Any], key_only: bool = False, **extra: Any) -> dict[str, Any]:
-        typed = {name: _serialize(value) for name, value in item.items()}
-        return {"TableName": self.table.name, ("Key" if key_only else "Item"): typed, **extra}
+    def _in_table(self, item: dict[str, Any], key_only: bool = False, **extra: Any) -> dict[str, Any]:
+        return {"TableName": self.table.name, ("Key" if key_only else "Item"): item, **extra}

@@ -1,0 +1,1 @@
+"""The local stack: template.yaml's resources on an embedded moto server, driven by the real handlers."""

@@ -1,0 +1,37 @@
+"""`python -m devstack` (what `make run` starts): the whole system on this machine, in the foreground."""
+
+import logging
+import os
+import signal
+import sys
+import warnings
+
+from devstack.stack import Running, Settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("werkzeug", "botocore.credentials", "botocore.configprovider"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The local default key is short on purpose (DESIGN); PyJWT would warn on every request.
+    warnings.filterwarnings("ignore", message="The HMAC key is")
+    settings = Settings.from_env(dict(os.environ))
+    running = Running(settings)
+    allowed = running.stack.parameter("AllowPrivateTargets") == "true"
+    if allowed:
+        logging.getLogger("devstack").warning(
+            "ALLOW_PRIVATE_TARGETS=true: webhooks may target loopback addresses (local use only)"
+        )
+    print(running.ready_line(), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: running.stop_event.set())
+    try:
+        running.stop_event.wait()
+    except KeyboardInterrupt:
+        pass
+    print("stopping…", flush=True)
+    running.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Local Lambda runtime: load a handler module per instance and invoke it like Lambda does.
+
+Each instance is a separate import of the function's module, as each Lambda execution
+environment is, so module-level state (clients, resolvers, batch processors) is never
+shared by two invocations running at the same time.
+"""
+
+import importlib.util
+import queue
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: float = 30
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:123456789012:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+def load_handler(path: Path, function: str, layer_paths: list[Path]) -> Callable:
+    """A fresh copy of the handler's module, named as Lambda names it and kept out of sys.modules
+    (so each copy is independent, and Powertools idempotency keys match across copies)."""
+    for layer in layer_paths:
+        if str(layer) not in sys.path:
+            sys.path.insert(0, str(layer))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function)
+
+
+class FunctionPool:
+    """Up to `instances` concurrent invocations of one function, each on its own module copy."""
+
+    def __init__(self, name: str, path: Path, function: str, layer_paths: list[Path], instances: int, timeout: float):
+        self.name = name
+        self.timeout = timeout
+        self._idle: queue.Queue[Callable] = queue.Queue()
+        for _ in range(instances):
+            self._idle.put(load_handler(path, function, layer_paths))
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        handler = self._idle.get()
+        try:
+            return handler(event, LambdaContext(self.name, self.timeout))
+        finally:
+            self._idle.put(handler)

@@ -1,0 +1,132 @@
+"""Start and stop the whole local system: emulator, resources, functions, event sources, API."""
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from devstack.apigateway import make_server
+from devstack.lambdas import FunctionPool
+from devstack.sources import Poller
+from devstack.template import LocalStack, load_template
+
+log = logging.getLogger("devstack")
+REGION = "us-east-1"
+DEFAULT_JWT_SECRET = "local-dev-secret"
+
+# Environment variable -> template parameter, with the local default where it differs.
+PARAMETER_OVERRIDES = {
+    "ALLOW_HTTP": ("AllowHttp", "true"),
+    "ALLOW_PRIVATE_TARGETS": ("AllowPrivateTargets", "true"),
+    "DELIVERY_TIMEOUT_SECONDS": ("DeliveryTimeoutSeconds", None),
+    "RETRY_SCHEDULE": ("RetrySchedule", None),
+    "MAX_WEBHOOKS_PER_COMPANY": ("MaxWebhooksPerCompany", None),
+    "EVENT_BUS_NAME": ("EventBusName", None),
+}
+# One event source mapping or API can run this many invocations of its function at once.
+INSTANCES = {"sqs": 4, "rule": 2, "api": 4}
+
+
+def local_parameters(env: dict[str, str]) -> dict[str, str]:
+    parameters = {}
+    for variable, (parameter, local_default) in PARAMETER_OVERRIDES.items():
+        value = env.get(variable, local_default)
+        if value is not None:
+            parameters[parameter] = value
+    return parameters
+
+
+@dataclass
+class Settings:
+    api_port: int = 3000
+    aws_port: int = 4566
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> "Settings":
+        return cls(
+            api_port=int(env.get("API_PORT", 3000)),
+            aws_port=int(env.get("AWS_PORT", 4566)),
+            jwt_secret=env.get("WEBHOOKS_JWT_SECRET", DEFAULT_JWT_SECRET),
+            parameters=local_parameters(env),
+        )
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+
+def point_boto3_at(aws_url: str) -> None:
+    """Every AWS client of this process (the handlers' included) talks to the emulator only."""
+    os.environ.update(
+        AWS_ENDPOINT_URL=aws_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+    )
+    boto3.setup_default_session()
+
+
+def provision(settings: Settings) -> LocalStack:
+    """Create template.yaml's resources on the emulator and export the functions' environment."""
+    stack = LocalStack(load_template(), settings.parameters, REGION).provision()
+    name = stack.ref("JwtSecretParameterName")
+    boto3.client("ssm").put_parameter(Name=name, Value=settings.jwt_secret, Type="SecureString", Overwrite=True)
+    for function in stack.functions():
+        os.environ.update(stack.function_environment(function))
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    return stack
+
+
+class Running:
+    """The local system, started; stop() shuts it down cleanly."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stop_event = threading.Event()
+        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=settings.aws_port, verbose=False)
+        self.emulator.start()
+        point_boto3_at(settings.aws_url)
+        self.stack = provision(settings)
+        self.pollers = [
+            Poller(source, self.pool(source.function, INSTANCES[source.kind]), REGION, self.stop_event)
+            for source in self.stack.sources
+            for _ in range(INSTANCES[source.kind])
+        ]
+        self.api = make_server("127.0.0.1", settings.api_port, self.pool(self.stack.api_function(), INSTANCES["api"]))
+        for poller in self.pollers:
+            poller.start()
+        self.api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
+        self.api_thread.start()
+
+    def pool(self, function: str, instances: int) -> FunctionPool:
+        path, handler = self.stack.handler_path(function)
+        timeout = float(self.stack.functions()[function].get("Timeout", 10))
+        return FunctionPool(function, path, handler, self.stack.layer_paths(function), instances, timeout)
+
+    def ready_line(self) -> str:
+        stack = self.stack
+        secret_note = " (the local default)" if self.settings.jwt_secret == DEFAULT_JWT_SECRET else ""
+        return (
+            f"blue-webhooks local stack ready: API {self.settings.api_url}  AWS {self.settings.aws_url}  "
+            f"bus {stack.ref('EventBus')}  JWT secret {self.settings.jwt_secret!r}{secret_note}"
+        )
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.api.shutdown()
+        self.api.server_close()
+        for poller in self.pollers:
+            poller.join(timeout=3)
+        self.emulator.stop()

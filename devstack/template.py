@@ -1,0 +1,241 @@
+"""Read template.yaml and create its resources on the emulator, resolving CloudFormation intrinsics.
+
+Only what runs locally is created: tables, queues, buses, and for each function its event
+sources (rules feed a tap queue that the local stack drains into the function; SQS sources
+are polled). Everything else (IAM, the layer, API Gateway) has no local counterpart.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags (!Ref, !GetAtt, ...) into long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class EventSource:
+    """A function's trigger as the local stack drives it."""
+
+    kind: str  # "rule" (EventBridge rule → tap queue) or "sqs"
+    function: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int = 10
+    report_item_failures: bool = False
+
+
+@dataclass
+class LocalStack:
+    template: dict[str, Any]
+    parameters: dict[str, str]
+    region: str
+    name: str = "blue-webhooks-local"
+    physical: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> Ref and attributes
+    sources: list[EventSource] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sqs = boto3.client("sqs", region_name=self.region)
+        self.dynamodb = boto3.client("dynamodb", region_name=self.region)
+        self.events = boto3.client("events", region_name=self.region)
+
+    # -- intrinsics -------------------------------------------------------------------------
+
+    def parameter(self, name: str) -> Any:
+        spec = self.template["Parameters"][name]
+        value = self.parameters.get(name, str(spec.get("Default", "")))
+        return [part.strip() for part in value.split(",")] if spec["Type"] == "CommaDelimitedList" else value
+
+    def ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.template.get("Parameters", {}):
+            return self.parameter(name)
+        return self.create(name)["Ref"]
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {key: self.resolve(item) for key, item in value.items()}
+        (key, arg), = value.items()
+        if key == "Ref":
+            return self.ref(arg)
+        if key == "Fn::GetAtt":
+            logical_id, attribute = arg
+            return self.create(logical_id)[attribute]
+        if key == "Fn::Join":
+            return self.resolve(arg[0]).join(str(part) for part in self.resolve(arg[1]))
+        if key == "Fn::Length":
+            return len(self.resolve(arg))
+        if key == "Fn::Select":
+            return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+        if key == "Fn::Sub":
+            return _SUB_VARIABLE.sub(lambda m: str(self._sub_variable(m.group(1))), arg)
+        return {key: self.resolve(arg)}
+
+    def _sub_variable(self, name: str) -> Any:
+        if "." in name and not name.startswith("AWS::"):
+            logical_id, attribute = name.split(".", 1)
+            return self.create(logical_id)[attribute]
+        return self.ref(name)
+
+    # -- resources --------------------------------------------------------------------------
+
+    def provision(self) -> "LocalStack":
+        for logical_id in self.template["Resources"]:
+            self.create(logical_id)
+        return self
+
+    def create(self, logical_id: str) -> dict[str, Any]:
+        """Create one resource (once), returning its Ref and attributes."""
+        if logical_id not in self.physical:
+            resource = self.template["Resources"][logical_id]
+            creator = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
+            self.physical[logical_id] = creator(logical_id, resource.get("Properties", {})) if creator else {
+                "Ref": logical_id
+            }
+        return self.physical[logical_id]
+
+    def physical_name(self, logical_id: str) -> str:
+        return f"{self.name}-{logical_id}"
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+
+    def _create_AWS_DynamoDB_Table(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = self.physical_name(logical_id)
+        spec = {
+            key: self.resolve(props[key])
+            for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+            if key in props
+        }
+        self.dynamodb.create_table(TableName=name, **spec)
+        if ttl := props.get("TimeToLiveSpecification"):
+            self.dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=self.resolve(ttl))
+        return {"Ref": name, "Arn": self.arn("dynamodb", f"table/{name}")}
+
+    def _create_AWS_SQS_Queue(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        return self.queue(self.physical_name(logical_id), self.resolve(props))
+
+    def queue(self, name: str, props: dict[str, Any]) -> dict[str, Any]:
+        attributes = {
+            key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key])
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds")
+            if key in props
+        }
+        url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        return {"Ref": url, "Arn": self.arn("sqs", name), "QueueName": name}
+
+    def _create_AWS_Events_EventBus(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = self.resolve(props["Name"])
+        if name != "default":
+            self.events.create_event_bus(Name=name)
+        return {"Ref": name, "Name": name, "Arn": self.arn("events", f"event-bus/{name}")}
+
+    def _create_AWS_Serverless_Function(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        for event_name, event in props.get("Events", {}).items():
+            spec = event.get("Properties", {})
+            if event["Type"] == "EventBridgeRule":
+                self._rule_tap(logical_id, event_name, spec)
+            elif event["Type"] == "SQS":
+                queue_arn = self.resolve(spec["Queue"])
+                queue = next(p for p in self.physical.values() if p.get("Arn") == queue_arn)
+                self.sources.append(
+                    EventSource(
+                        kind="sqs",
+                        function=logical_id,
+                        queue_url=queue["Ref"],
+                        queue_arn=queue_arn,
+                        batch_size=int(spec.get("BatchSize", 10)),
+                        report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
+                    )
+                )
+        return {"Ref": logical_id, "Arn": self.arn("lambda", f"function:{logical_id}")}
+
+    def _rule_tap(self, function: str, event_name: str, spec: dict[str, Any]) -> None:
+        """The rule of the template, targeting a tap queue that stands in for the function.
+
+        The tap redrives to the rule's dead-letter queue after the rule's retry attempts,
+        as EventBridge does when the target keeps failing.
+        """
+        bus = self.resolve(spec.get("EventBusName", "default"))
+        rule_name = self.physical_name(f"{function}{event_name}")
+        tap_props: dict[str, Any] = {"VisibilityTimeout": 5}
+        if dead_letter := spec.get("DeadLetterConfig", {}).get("Arn"):
+            attempts = int(spec.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)) + 1
+            tap_props["RedrivePolicy"] = {"deadLetterTargetArn": self.resolve(dead_letter), "maxReceiveCount": attempts}
+        tap = self.queue(f"{rule_name}-tap", tap_props)
+        self.events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(self.resolve(spec["Pattern"])))
+        self.events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap["Arn"]}])
+        self.physical[f"{function}{event_name}"] = {"Ref": rule_name, "Arn": self.arn("events", f"rule/{rule_name}")}
+        self.sources.append(EventSource("rule", function, tap["Ref"], tap["Arn"], batch_size=1))
+
+    # -- functions --------------------------------------------------------------------------
+
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource["Properties"]
+            for logical_id, resource in self.template["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"
+        }
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        shared = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        own = self.functions()[logical_id].get("Environment", {}).get("Variables", {})
+        return {key: str(self.resolve(value)) for key, value in {**shared, **own}.items()}
+
+    def layer_paths(self, logical_id: str) -> list[Path]:
+        layers = self.functions()[logical_id].get("Layers") or self.template["Globals"]["Function"].get("Layers", [])
+        return [ROOT / self.template["Resources"][layer["Ref"]]["Properties"]["ContentUri"] for layer in layers]
+
+    def handler_path(self, logical_id: str) -> tuple[Path, str]:
+        props = self.functions()[logical_id]
+        module, function = props["Handler"].rsplit(".", 1)
+        return ROOT / props["CodeUri"] / f"{module.replace('.', '/')}.py", function
+
+    def api_function(self) -> str:
+        return next(
+            logical_id
+            for logical_id, props in self.functions().items()
+            if any(event["Type"] == "Api" for event in props.get("Events", {}).values())
+        )
