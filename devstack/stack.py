@@ -15,7 +15,7 @@ from devstack.template import LocalStack, load_template
 
 log = logging.getLogger("devstack")
 REGION = "us-east-1"
-DEFAULT_JWT_SECRET = "local-dev-secret"
+DEFAULT_JWT_SECRET = "local-dev-secret"  # noqa: S105 - DESIGN: the local default, announced
 
 # Environment variable -> template parameter, with the local default where it differs.
 PARAMETER_OVERRIDES = {
@@ -66,11 +66,12 @@ class Settings:
 
 def point_boto3_at(aws_url: str) -> None:
     """Every AWS client of this process (the handlers' included) talks to the emulator only."""
+    dummy = "testing"  # the emulator accepts any credentials; real ones are never used here
     os.environ.update(
         AWS_ENDPOINT_URL=aws_url,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
+        AWS_ACCESS_KEY_ID=dummy,
+        AWS_SECRET_ACCESS_KEY=dummy,
+        AWS_SESSION_TOKEN=dummy,
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
     )

@@ -97,7 +97,7 @@ class LocalStack:
             return value
         if len(value) != 1:
             return {key: self.resolve(item) for key, item in value.items()}
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref":
             return self.ref(arg)
         if key == "Fn::GetAtt":
@@ -131,9 +131,9 @@ class LocalStack:
         if logical_id not in self.physical:
             resource = self.template["Resources"][logical_id]
             creator = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
-            self.physical[logical_id] = creator(logical_id, resource.get("Properties", {})) if creator else {
-                "Ref": logical_id
-            }
+            self.physical[logical_id] = (
+                creator(logical_id, resource.get("Properties", {})) if creator else {"Ref": logical_id}
+            )
         return self.physical[logical_id]
 
     def physical_name(self, logical_id: str) -> str:

@@ -79,7 +79,8 @@ class Fanout:
             self.reject(raw_event, f"payload exceeds {MAX_BATCH_BYTES} bytes for deliveries {too_large}")
         self.enqueue([entry for entry in bodies if entry[0] not in too_large])
         logger.info("fanned out", extra={"eventId": event_id, "event": event, "matched": len(messages)})
-        return {"eventId": event_id, "event": event, "subscribed": len(entries), "queued": len(messages) - len(too_large)}
+        queued = len(messages) - len(too_large)
+        return {"eventId": event_id, "event": event, "subscribed": len(entries), "queued": queued}
 
     def enqueue(self, bodies: list[tuple[str, str]]) -> None:
         for group in batches(bodies):

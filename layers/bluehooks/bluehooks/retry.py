@@ -35,7 +35,7 @@ def next_delay(
     """
     if attempt >= len(schedule):
         return None
-    spread = (random.random() if rand is None else rand) * 2 - 1
+    spread = (random.random() if rand is None else rand) * 2 - 1  # noqa: S311 - jitter, not crypto
     delay = schedule[attempt] * (1 + JITTER * spread)
     asked = parse_retry_after(retry_after)
     if asked is not None:

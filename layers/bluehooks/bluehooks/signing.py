@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
 def generate_secret() -> str:
@@ -20,7 +20,7 @@ def standard_key(secret: str) -> bytes:
     """Standard Webhooks key: base64 after 'whsec_', else the secret's UTF-8 bytes."""
     if secret.startswith(SECRET_PREFIX):
         try:
-            return base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+            return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
         except ValueError:
             pass
     return secret.encode()
@@ -45,4 +45,3 @@ def signature_headers(secrets_: list[str], msg_id: str, timestamp: int, body: by
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(standard_signature(s, msg_id, timestamp, body) for s in secrets_),
     }
-
