@@ -41,7 +41,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 def current_caller() -> Caller:
     try:
         key = signing_key(config.jwt_secret_parameter)
-        return authenticate(app.current_event.get_header_value("Authorization"), key)
+        return authenticate(app.current_event.headers.get("Authorization"), key)
     except AuthError as exc:
         raise UnauthorizedError(str(exc)) from exc
 

@@ -40,7 +40,7 @@ _EXTRA_BLOCKED = tuple(
 )
 
 
-class TargetRefused(ValueError):
+class TargetRefused(Exception):
     """A URL or address that webhooks must not be sent to; the message says why."""
 
 
