@@ -1,0 +1,129 @@
+"""The whole system as `make run` starts it: HTTP API in, EventBridge event in, signed POST out."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from devstack.token import mint
+from tests.receiver import free_port
+from tests.verify import assert_signed
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-jwt-secret-e2e-jwt-secret-e2e"
+
+
+@pytest.fixture(scope="module")
+def local_stack():
+    api_port, aws_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "API_PORT": str(api_port),
+        "AWS_PORT": str(aws_port),
+        "WEBHOOKS_JWT_SECRET": SECRET,
+        "RETRY_SCHEDULE": "0,1,1",
+        "DELIVERY_TIMEOUT_SECONDS": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    ready = ""
+    deadline = time.monotonic() + 60
+    while "ready" not in ready and time.monotonic() < deadline and process.poll() is None:
+        ready = process.stdout.readline()
+    assert "ready" in ready, f"the local stack did not start: {ready}"
+    aws = f"http://127.0.0.1:{aws_port}"
+    clients = {
+        name: boto3.client(
+            name, endpoint_url=aws, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        for name in ("events", "sqs")
+    }
+    yield {"api": f"http://127.0.0.1:{api_port}", "ready": ready, "process": process, **clients}
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+
+
+def create_webhook(stack, company: str, url: str) -> dict:
+    token = mint(company, "user-7", "ADMIN", SECRET)
+    response = requests.post(
+        f"{stack['api']}/webhooks",
+        json={"name": "e2e", "url": url, "events": ["TODO_CREATED"]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def put_event(stack, company: str, title: str) -> float:
+    detail = {
+        "company": {"id": company},
+        "project": {"id": "p1"},
+        "user": {"id": "user-7"},
+        "currentValue": {"title": title},
+    }
+    result = stack["events"].put_events(
+        Entries=[
+            {
+                "Source": "blue",
+                "DetailType": "TODO_CREATED",
+                "EventBusName": "blue-events",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert result["FailedEntryCount"] == 0
+    return time.time()
+
+
+def test_the_ready_line_and_health(local_stack):
+    assert local_stack["api"] in local_stack["ready"]
+    assert requests.get(f"{local_stack['api']}/health", timeout=5).json()["status"] == "ok"
+
+
+def test_an_event_reaches_the_receiver_signed(local_stack, receiver):
+    webhook = create_webhook(local_stack, "acme", receiver.url("/e2e"))
+    sent = put_event(local_stack, "acme", "hello from the bus")
+    (request,) = receiver.wait_for("/e2e", timeout=10)
+    assert request.at - sent < 5
+    assert_signed(webhook["secret"], request.headers, request.body)
+    body = json.loads(request.body)
+    assert body["event"] == "TODO_CREATED" and body["currentValue"] == {"title": "hello from the bus"}
+    assert body["company"] == {"id": "acme"} and body["webhook"]["id"] == webhook["id"]
+
+
+def test_a_failing_receiver_is_retried_then_dead_lettered(local_stack, receiver):
+    create_webhook(local_stack, "initech", receiver.behave("/down", status=500))
+    put_event(local_stack, "initech", "nobody home")
+    attempts = receiver.wait_for("/down", count=3, timeout=20)
+    assert len(attempts) == 3
+    assert len({attempt.headers["webhook-id"] for attempt in attempts}) == 1
+    sqs = local_stack["sqs"]
+    dlq = sqs.get_queue_url(QueueName="blue-webhooks-local-DeliveryDLQ")["QueueUrl"]
+    dead = []
+    deadline = time.monotonic() + 15
+    while not dead and time.monotonic() < deadline:
+        dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(message["Body"])["deliveryId"] for message in dead] == [attempts[0].headers["webhook-id"]]
+    time.sleep(2)
+    assert len(receiver.at("/down")) == 3  # and no attempt after the last one
+
+
+def test_ctrl_c_stops_it_cleanly(local_stack):
+    process = local_stack["process"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 0
