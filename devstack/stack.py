@@ -6,9 +6,9 @@ import threading
 from dataclasses import dataclass, field
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from devstack.apigateway import make_server
+from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool
 from devstack.sources import Poller
 from devstack.template import LocalStack, load_template
@@ -96,8 +96,7 @@ class Running:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.stop_event = threading.Event()
-        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=settings.aws_port, verbose=False)
-        self.emulator.start()
+        self.emulator = Emulator(settings.aws_port)
         point_boto3_at(settings.aws_url)
         self.stack = provision(settings)
         self.pollers = [

@@ -1,7 +1,6 @@
 """Integration fixtures: a moto server on loopback, template.yaml's resources on it, the real handlers."""
 
 import json
-import os
 import threading
 import uuid
 from pathlib import Path
@@ -10,9 +9,9 @@ from typing import Any
 import boto3
 import jwt
 import pytest
-from moto.server import ThreadedMotoServer
 
 from devstack.apigateway import proxy_event
+from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool, LambdaContext, load_handler
 from devstack.sources import Poller
 from devstack.stack import REGION, Settings, point_boto3_at, provision
@@ -35,14 +34,12 @@ def sample(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def stack():
-    # Tests purge the queues between them, more often than SQS's once a minute.
-    os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    point_boto3_at(f"http://127.0.0.1:{port}")
+    # Tests purge the queues between them, more often than SQS's once a minute.
+    emulator = Emulator(port, env={"MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false"})
+    point_boto3_at(emulator.url)
     yield provision(Settings(aws_port=port, jwt_secret=JWT_SECRET, parameters=PARAMETERS))
-    server.stop()
+    emulator.stop()
 
 
 @pytest.fixture(scope="session")

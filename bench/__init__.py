@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each measured beside its floor in the same run, reported as a ratio."""
