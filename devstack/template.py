@@ -160,7 +160,13 @@ class LocalStack:
     def queue(self, name: str, props: dict[str, Any]) -> dict[str, Any]:
         attributes = {
             key: json.dumps(props[key]) if isinstance(props[key], dict) else str(props[key])
-            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds")
+            for key in (
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+                "MaximumMessageSize",
+                "RedrivePolicy",
+                "DelaySeconds",
+            )
             if key in props
         }
         url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

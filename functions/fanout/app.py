@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
-    idempotent,
+    idempotent_function,
 )
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
@@ -30,8 +30,9 @@ fanout = Fanout(
 )
 # The producer's event id (else EventBridge's) keys the whole fan-out: a redelivered event
 # is fanned out once. If the fan-out fails half-way, the retry re-runs it with the same
-# delivery ids, so receivers deduplicate on webhook-id.
-idempotency = IdempotencyConfig(event_key_jmespath="detail.id || id", expires_after_seconds=24 * 3600)
+# delivery ids, so receivers deduplicate on webhook-id. Rejected events are not recorded,
+# so a corrected event sent again with the same id is fanned out.
+idempotency = IdempotencyConfig(expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table)
 
 
@@ -39,21 +40,21 @@ class BlueEvent(EventBridgeModel):
     detail: EventDetail
 
 
+@idempotent_function(data_keyword_argument="event_id", config=idempotency, persistence_store=persistence)
+def fan_out_once(event_id: str, blue_event: BlueEvent, raw_event: dict[str, Any]) -> dict[str, Any]:
+    return fanout.fan_out(event_id, blue_event.detail_type, blue_event.detail, raw_event)
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@idempotent(config=idempotency, persistence_store=persistence)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     try:
         blue_event = BlueEvent.model_validate(event)
     except ValidationError as exc:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return fanout.reject(event, f"invalid event: {exc.errors(include_url=False, include_input=False)}")
-    result = fanout.fan_out(
-        event_id=blue_event.detail.id or blue_event.id,
-        event=blue_event.detail_type,
-        detail=blue_event.detail,
-        raw_event=event,
-    )
+    result = fan_out_once(event_id=blue_event.detail.id or blue_event.id, blue_event=blue_event, raw_event=event)
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
     return result

@@ -83,3 +83,11 @@ def test_the_sample_event_fans_out(api, handlers, queues):
     event = sample("fanout-todo-created.json")
     result = fan_out(handlers, event)
     assert result["event"] == "TODO_CREATED" and result["eventId"] == "evt-0001"
+
+
+def test_a_corrected_event_with_the_same_id_is_fanned_out(api, handlers, queues, company):
+    make(api)
+    event = bus_event(company)
+    broken = {**event, "detail": {**event["detail"], "company": None}}
+    assert "rejected" in fan_out(handlers, broken)
+    assert fan_out(handlers, event)["queued"] == 1

@@ -96,7 +96,7 @@ def test_batches_respect_entry_count():
 
 
 def test_batches_respect_total_size():
-    bodies = [(f"id{i}", "x" * (100 * 1024)) for i in range(7)]
+    bodies = [(f"id{i}", "x" * (MAX_BATCH_BYTES * 2 // 5)) for i in range(7)]
     groups = batches(bodies)
     assert all(len(group) <= 2 for group in groups)
     assert all(sum(len(body.encode()) for _, body in group) <= MAX_BATCH_BYTES for group in groups)
@@ -104,8 +104,9 @@ def test_batches_respect_total_size():
 
 
 def test_batches_count_utf8_bytes():
-    bodies = [(f"id{i}", "é" * (60 * 1024)) for i in range(5)]  # 120 KiB each when encoded
+    bodies = [(f"id{i}", "é" * (MAX_BATCH_BYTES // 5)) for i in range(5)]  # 2/5 of the limit each, encoded
     groups = batches(bodies)
+    assert all(len(group) <= 2 for group in groups)
     assert all(sum(len(body.encode()) for _, body in group) <= MAX_BATCH_BYTES for group in groups)
     assert [item for group in groups for item in group] == bodies
 

@@ -16,7 +16,7 @@ from bluehooks.store import WebhookStore
 logger = Logger(child=True)
 
 MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 256 * 1024  # SQS limit for one message and for a whole batch
+MAX_BATCH_BYTES = 1024 * 1024  # SQS limit for one message and for a whole batch (1 MiB since 2025)
 SEND_TRIES = 3
 
 
