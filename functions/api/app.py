@@ -66,11 +66,18 @@ app.use(middlewares=[authenticate_request])
 def invalid_request(exc: RequestValidationError) -> Response:
     if app.current_event.path not in PUBLIC_PATHS:
         current_caller()  # an unauthenticated caller learns nothing about the schema
-    problems = [
-        {"loc": list(error["loc"]), "type": error["type"], "msg": error.get("msg", "")} for error in exc.errors()
-    ]
-    summary = "; ".join(f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}" for p in problems)
+    problems = [{"loc": list(error["loc"]), "type": error["type"], "msg": _explain(error)} for error in exc.errors()]
+    summary = "; ".join(
+        p["msg"] if p["type"] == "json_invalid" else f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}"
+        for p in problems
+    )
     return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"invalid request: {summary}", "errors": problems})
+
+
+def _explain(error: dict[str, Any]) -> str:
+    if error["type"] == "json_invalid":
+        return "the body is not valid JSON"
+    return error.get("msg", error["type"])
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

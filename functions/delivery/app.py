@@ -6,7 +6,7 @@ message is made visible at once and the queue's redrive policy moves it to Deliv
 """
 
 import asyncio
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -46,7 +46,7 @@ def deliver(record: SQSRecord) -> None:
         message = DeliveryMessage.model_validate_json(record.body)
     except ValidationError as exc:
         logger.error("poison message: dead-lettering it", extra={"messageId": record.message_id, "errors": str(exc)})
-        return _redeliver(record, 0, "poison message")
+        _redeliver(record, 0, "poison message")
     outcome = deliverer.attempt(message, attempt)
     metrics.add_metric(name=f"Deliveries{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
     if outcome.kind == "retry":
@@ -55,7 +55,7 @@ def deliver(record: SQSRecord) -> None:
         _redeliver(record, 0, "attempts exhausted: to the DLQ")
 
 
-def _redeliver(record: SQSRecord, delay: int, reason: str) -> None:
+def _redeliver(record: SQSRecord, delay: int, reason: str) -> NoReturn:
     sqs.change_message_visibility(
         QueueUrl=config.delivery_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
     )

@@ -104,13 +104,8 @@ class WebhookStore:
         count_change = self._count_change(caller.company, +1, limit=max_per_company)
         writes = [count_change, {"Put": self._in_table(item, ConditionExpression="attribute_not_exists(pk)")}]
         writes += [{"Put": self._in_table(entry)} for entry in self._index_entries(item)]
-        try:
-            self.client.transact_write_items(TransactItems=writes)
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or [{}]
-            if reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise WebhookLimitReached(f"a company may have at most {max_per_company} webhooks") from exc
-            raise
+        if not self._transact(writes):
+            raise WebhookLimitReached(f"a company may have at most {max_per_company} webhooks")
         return to_webhook(item, with_secret=True)
 
     def get_item(self, company_id: str, webhook_id: str) -> dict[str, Any] | None:
@@ -140,13 +135,18 @@ class WebhookStore:
         item = self.get_item(company_id, webhook_id)
         if not item:
             return False
-        deletes = [{"Delete": self._in_table(webhook_key(company_id, webhook_id), key_only=True)}]
+        deletes = [
+            {
+                "Delete": self._in_table(
+                    webhook_key(company_id, webhook_id), key_only=True, ConditionExpression="attribute_exists(pk)"
+                )
+            }
+        ]
         deletes += [
             {"Delete": self._in_table({"pk": entry["pk"], "sk": entry["sk"]}, key_only=True)}
             for entry in self._index_entries(item)
         ]
-        self.client.transact_write_items(TransactItems=[*deletes, self._count_change(company_id, -1)])
-        return True
+        return self._transact([*deletes, self._count_change(company_id, -1)])  # False: deleted meanwhile
 
     def subscriptions(self, company_id: str, event: str) -> list[dict[str, Any]]:
         """Index entries of webhooks subscribed to this event or to all events."""
@@ -160,6 +160,17 @@ class WebhookStore:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return entries
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """Write all or nothing; False when the first item's condition failed, errors raise."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or [{}]
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
 
     @staticmethod
     def _index_entries(item: dict[str, Any]) -> list[dict[str, Any]]:
