@@ -1,0 +1,51 @@
+"""The local stack builds template.yaml's resources, with the template's settings, on the emulator."""
+
+import json
+
+import boto3
+
+from tests.integration.conftest import PARAMETERS, sample
+
+
+def test_the_delivery_queue_redrives_after_one_receive_per_scheduled_attempt(stack, queues):
+    attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=queues["DeliveryQueue"], AttributeNames=["All"])[
+        "Attributes"
+    ]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == len(PARAMETERS["RetrySchedule"].split(","))
+    assert redrive["deadLetterTargetArn"].endswith(":blue-webhooks-local-DeliveryDLQ")
+    assert int(attributes["VisibilityTimeout"]) >= 6 * 25  # ≥ 6 × DeliveryFunction's timeout
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+
+
+def test_the_functions_get_the_template_environment(stack):
+    env = stack.function_environment("DeliveryFunction")
+    assert env["RETRY_SCHEDULE"] == PARAMETERS["RetrySchedule"]
+    assert env["DELIVERY_QUEUE_URL"] == stack.ref("DeliveryQueue")
+    assert env["WEBHOOKS_TABLE"] == "blue-webhooks-local-WebhooksTable"
+    assert env["ALLOW_PRIVATE_TARGETS"] == "true"
+
+
+def test_the_rule_matches_blue_events_on_the_bus(stack):
+    events = boto3.client("events")
+    (rule,) = events.list_rules(EventBusName="blue-events")["Rules"]
+    assert json.loads(rule["EventPattern"]) == {"source": ["blue"]}
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"], EventBusName="blue-events")["Targets"]
+    assert target["Arn"].endswith("-tap")
+
+
+def test_the_tables_have_the_keys_the_code_uses(stack):
+    dynamodb = boto3.client("dynamodb")
+    webhooks = dynamodb.describe_table(TableName=stack.ref("WebhooksTable"))["Table"]
+    assert [key["AttributeName"] for key in webhooks["KeySchema"]] == ["pk", "sk"]
+    ttl = dynamodb.describe_time_to_live(TableName=stack.ref("IdempotencyTable"))["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expiration"
+
+
+def test_the_sample_sqs_batch_is_a_valid_delivery_input(handlers, queues):
+    from devstack.lambdas import LambdaContext
+
+    # Its webhook does not exist here: the record is consumed (dropped), not failed.
+    assert handlers["delivery"](sample("delivery-sqs-batch.json"), LambdaContext("DeliveryFunction")) == {
+        "batchItemFailures": []
+    }
