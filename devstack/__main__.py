@@ -23,10 +23,9 @@ def main() -> None:
             "ALLOW_PRIVATE_TARGETS=true: webhooks may target loopback addresses (local use only)"
         )
     print(running.ready_line(), flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: running.stop_event.set())
-    try:
-        running.stop_event.wait()
-    except KeyboardInterrupt:
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a supervisor
+        signal.signal(stop_signal, lambda *_: running.stop_event.set())
+    while not running.stop_event.wait(timeout=1):
         pass
     print("stopping…", flush=True)
     running.stop()

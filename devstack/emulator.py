@@ -1,6 +1,8 @@
 """The AWS emulator: moto in server mode, in a process of its own (so it has a core of its own)."""
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,8 @@ class Emulator:
             env={**os.environ, **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the stack, which stops the emulator last
+            preexec_fn=_die_with_parent,  # runs before exec, while the child has one thread
         )
         self._wait_until_up()
 
@@ -39,3 +43,9 @@ class Emulator:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def _die_with_parent() -> None:
+    """Linux: the emulator gets SIGTERM if the stack dies without stopping it (kill -9)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
