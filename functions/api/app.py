@@ -1,5 +1,7 @@
 """ApiFunction: the management API (API Gateway REST proxy → Powertools resolver)."""
 
+import base64
+import binascii
 import json
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -23,7 +25,7 @@ from bluehooks import PRODUCT, __version__
 from bluehooks.auth import AuthError, authenticate, signing_key
 from bluehooks.catalog import EVENT_TYPES
 from bluehooks.config import settings
-from bluehooks.models import Caller, EventType, Webhook, WebhookCreate, WebhookPage
+from bluehooks.models import Caller, EventType, Message, ValidationProblem, Webhook, WebhookCreate, WebhookPage
 from bluehooks.outbound import TargetPolicy, TargetRefused, check_url
 from bluehooks.store import WebhookLimitReached, WebhookStore
 
@@ -62,6 +64,25 @@ def authenticate_request(app: APIGatewayRestResolver, next_middleware):
 app.use(middlewares=[authenticate_request])
 
 
+def answers(*statuses: HTTPStatus, success: tuple[HTTPStatus, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """The OpenAPI responses of a route: its success, and its error answers (JSON with a `message`).
+
+    422 is listed on every route, with this API's shape, as Powertools lists it everywhere.
+    """
+    documented: dict[int, dict[str, Any]] = {}
+    if success:
+        status, model = success
+        content = {"content": {"application/json": {"model": model}}} if model else {}
+        documented[status] = {"description": status.phrase, **content}
+    for status in (*statuses, HTTPStatus.UNPROCESSABLE_ENTITY):
+        model = ValidationProblem if status == HTTPStatus.UNPROCESSABLE_ENTITY else Message
+        documented[status] = {"description": status.phrase, "content": {"application/json": {"model": model}}}
+    return documented
+
+
+S = HTTPStatus
+
+
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
     if app.current_event.path not in PUBLIC_PATHS:
@@ -84,7 +105,7 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
-@app.get("/health", summary="Liveness")
+@app.get("/health", summary="Liveness", security=[{}], responses=answers(success=(HTTPStatus.OK, dict[str, str])))
 def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
@@ -94,12 +115,26 @@ def openapi():
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=OPENAPI)
 
 
-@app.get("/event-types", summary="The event catalog")
+@app.get(
+    "/event-types", summary="The event catalog", responses=answers(S.UNAUTHORIZED, success=(S.OK, list[EventType]))
+)
 def event_types() -> list[EventType]:
     return [EventType(name=name, description=text) for name, text in EVENT_TYPES.items()]
 
 
-@app.post("/webhooks", summary="Create a webhook; its secret is returned this once", responses={201: {}})
+@app.post(
+    "/webhooks",
+    summary="Create a webhook; its secret is returned this once",
+    responses=answers(
+        S.BAD_REQUEST,
+        S.UNAUTHORIZED,
+        S.FORBIDDEN,
+        S.CONFLICT,
+        S.REQUEST_ENTITY_TOO_LARGE,
+        S.UNSUPPORTED_MEDIA_TYPE,
+        success=(S.CREATED, Webhook),
+    ),
+)
 def create_webhook(body: Annotated[WebhookCreate, Body()]) -> tuple[Webhook, int]:
     caller = writer()
     if caller.projects is not None and (not body.projectIds or set(body.projectIds) - set(caller.projects)):
@@ -113,7 +148,11 @@ def create_webhook(body: Annotated[WebhookCreate, Body()]) -> tuple[Webhook, int
         raise ServiceError(HTTPStatus.CONFLICT, str(exc)) from exc
 
 
-@app.get("/webhooks", summary="List the company's webhooks")
+@app.get(
+    "/webhooks",
+    summary="List the company's webhooks",
+    responses=answers(S.BAD_REQUEST, S.UNAUTHORIZED, success=(S.OK, WebhookPage)),
+)
 def list_webhooks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query(max_length=200)] = None
 ) -> WebhookPage:
@@ -123,7 +162,11 @@ def list_webhooks(
         raise BadRequestError(str(exc)) from exc
 
 
-@app.get("/webhooks/<webhook_id>", summary="One webhook (its secret is null)")
+@app.get(
+    "/webhooks/<webhook_id>",
+    summary="One webhook (its secret is null)",
+    responses=answers(S.UNAUTHORIZED, S.NOT_FOUND, success=(S.OK, Webhook)),
+)
 def get_webhook(webhook_id: str) -> Webhook:
     webhook = store.get(app.context["caller"].company, webhook_id)
     if webhook is None:
@@ -134,7 +177,7 @@ def get_webhook(webhook_id: str) -> Webhook:
 @app.delete(
     "/webhooks/<webhook_id>",
     summary="Delete a webhook; nothing is delivered to it afterwards",
-    responses={204: {"description": "Deleted"}},
+    responses=answers(S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, success=(S.NO_CONTENT, None)),
 )
 def delete_webhook(webhook_id: str):
     if not store.delete(writer().company, webhook_id):
@@ -151,13 +194,15 @@ OPENAPI = app.get_openapi_json_schema(
 
 
 def refusal(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A response for bodies refused before parsing: too large, or not JSON."""
+    """A response for bodies refused before parsing: too large, not JSON, or not UTF-8."""
     body = event.get("body") or ""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     if len(body) > MAX_BODY_BYTES:
         status, message = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes"
     elif body and not headers.get("content-type", "").lower().startswith("application/json"):
         status, message = HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as JSON with Content-Type: application/json"
+    elif event.get("isBase64Encoded") and not _is_utf8(body):
+        status, message = HTTPStatus.BAD_REQUEST, "the body must be UTF-8 encoded JSON"
     else:
         return None
     return {
@@ -165,6 +210,14 @@ def refusal(event: dict[str, Any]) -> dict[str, Any] | None:
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
         "body": json.dumps({"message": message}),
     }
+
+
+def _is_utf8(base64_body: str) -> bool:
+    try:
+        base64.b64decode(base64_body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return True
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -155,6 +155,19 @@ def test_a_failing_receiver_is_retried_then_dead_lettered(local_stack, receiver)
     assert len(receiver.at("/down")) == 3  # and no attempt after the last one
 
 
+def test_generated_requests_never_get_a_server_error(local_stack):
+    """Schemathesis drives the API from its own OpenAPI document: bad input gets a documented 4xx."""
+    token = mint("fuzz", "user-9", "ADMIN", SECRET)
+    checks = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
+    command = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{local_stack['api']}/openapi.json"]
+    command += ["--url", local_stack["api"], "-H", f"Authorization: Bearer {token}", "--checks", checks]
+    command += ["--max-examples", "30", "--phases", "coverage,fuzzing,stateful", "--seed", "1", "-w", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+    generated = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
+    assert generated and int(generated[1]) > 100 and generated[1] == generated[2], result.stdout[-2000:]
+
+
 def test_ctrl_c_stops_it_cleanly(local_stack):
     process = local_stack["process"]
     process.send_signal(signal.SIGINT)

@@ -121,6 +121,7 @@ def test_an_unauthenticated_bad_body_is_a_401_not_a_422(api):
     ("body", "status", "words"),
     [
         (b"{not json", 422, "not valid JSON"),
+        (b'{"url": "\xff\xfe"}', 400, "UTF-8"),
         (b"[]", 422, "body"),
         ({"url": 5}, 422, "url"),
         ({"url": "https://93.184.216.34/", "events": ["NO_SUCH_EVENT"]}, 422, "NO_SUCH_EVENT"),

@@ -97,7 +97,15 @@ class EventType(BaseModel):
 
 
 class Message(BaseModel):
+    """Every error answer: a human-readable message."""
+
     message: str
+
+
+class ValidationProblem(Message):
+    """A 422: the message, and each problem with where it is (`loc`) and what it is (`type`, `msg`)."""
+
+    errors: list[dict[str, Any]]
 
 
 EntityId = StrictStr | StrictInt
