@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -112,7 +113,18 @@ def health() -> dict[str, str]:
 
 @app.get("/openapi.json", summary="This document", include_in_schema=False)
 def openapi():
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=OPENAPI)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+@cache
+def openapi_document() -> str:
+    """Built on first request, not at cold start."""
+    return app.get_openapi_json_schema(
+        title=f"{PRODUCT} management API",
+        version=__version__,
+        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+        security=[{"bearerAuth": []}],
+    )
 
 
 @app.get(
@@ -183,14 +195,6 @@ def delete_webhook(webhook_id: str):
     if not store.delete(writer().company, webhook_id):
         raise NotFoundError(f"no webhook {webhook_id}")
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
-
-
-OPENAPI = app.get_openapi_json_schema(
-    title=f"{PRODUCT} management API",
-    version=__version__,
-    security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
-    security=[{"bearerAuth": []}],
-)
 
 
 def refusal(event: dict[str, Any]) -> dict[str, Any] | None:
