@@ -99,11 +99,10 @@ class Running:
         self.emulator = Emulator(settings.aws_port)
         point_boto3_at(settings.aws_url)
         self.stack = provision(settings)
-        self.pollers = [
-            Poller(source, self.pool(source.function, INSTANCES[source.kind]), REGION, self.stop_event)
-            for source in self.stack.sources
-            for _ in range(INSTANCES[source.kind])
-        ]
+        self.pollers = []
+        for source in self.stack.sources:  # N pollers share N instances, as N concurrent invocations
+            pool = self.pool(source.function, INSTANCES[source.kind])
+            self.pollers += [Poller(source, pool, REGION, self.stop_event) for _ in range(INSTANCES[source.kind])]
         self.api = make_server("127.0.0.1", settings.api_port, self.pool(self.stack.api_function(), INSTANCES["api"]))
         for poller in self.pollers:
             poller.start()
@@ -112,15 +111,19 @@ class Running:
 
     def pool(self, function: str, instances: int) -> FunctionPool:
         path, handler = self.stack.handler_path(function)
-        timeout = float(self.stack.functions()[function].get("Timeout", 10))
+        timeout = float(self.stack.function_property(function, "Timeout", 3))
         return FunctionPool(function, path, handler, self.stack.layer_paths(function), instances, timeout)
 
     def ready_line(self) -> str:
         stack = self.stack
-        secret_note = " (the local default)" if self.settings.jwt_secret == DEFAULT_JWT_SECRET else ""
+        # The local default is announced (DESIGN); a secret you chose is never printed.
+        if self.settings.jwt_secret == DEFAULT_JWT_SECRET:
+            key_note = f"JWT secret {DEFAULT_JWT_SECRET!r} (the local default)"
+        else:
+            key_note = "JWT secret from WEBHOOKS_JWT_SECRET"
         return (
             f"blue-webhooks local stack ready: API {self.settings.api_url}  AWS {self.settings.aws_url}  "
-            f"bus {stack.ref('EventBus')}  JWT secret {self.settings.jwt_secret!r}{secret_note}"
+            f"bus {stack.ref('EventBus')}  {key_note}"
         )
 
     def stop(self) -> None:

@@ -230,8 +230,13 @@ class LocalStack:
         own = self.functions()[logical_id].get("Environment", {}).get("Variables", {})
         return {key: str(self.resolve(value)) for key, value in {**shared, **own}.items()}
 
+    def function_property(self, logical_id: str, name: str, default: Any = None) -> Any:
+        """A function's property, else the template's Globals, as SAM resolves it."""
+        shared = self.template.get("Globals", {}).get("Function", {})
+        return self.functions()[logical_id].get(name, shared.get(name, default))
+
     def layer_paths(self, logical_id: str) -> list[Path]:
-        layers = self.functions()[logical_id].get("Layers") or self.template["Globals"]["Function"].get("Layers", [])
+        layers = self.function_property(logical_id, "Layers", [])
         return [ROOT / self.template["Resources"][layer["Ref"]]["Properties"]["ContentUri"] for layer in layers]
 
     def handler_path(self, logical_id: str) -> tuple[Path, str]:

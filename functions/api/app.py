@@ -81,9 +81,6 @@ def answers(*statuses: HTTPStatus, success: tuple[HTTPStatus, Any] | None = None
     return documented
 
 
-S = HTTPStatus
-
-
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
     if app.current_event.path not in PUBLIC_PATHS:
@@ -128,7 +125,9 @@ def openapi_document() -> str:
 
 
 @app.get(
-    "/event-types", summary="The event catalog", responses=answers(S.UNAUTHORIZED, success=(S.OK, list[EventType]))
+    "/event-types",
+    summary="The event catalog",
+    responses=answers(HTTPStatus.UNAUTHORIZED, success=(HTTPStatus.OK, list[EventType])),
 )
 def event_types() -> list[EventType]:
     return [EventType(name=name, description=text) for name, text in EVENT_TYPES.items()]
@@ -138,13 +137,13 @@ def event_types() -> list[EventType]:
     "/webhooks",
     summary="Create a webhook; its secret is returned this once",
     responses=answers(
-        S.BAD_REQUEST,
-        S.UNAUTHORIZED,
-        S.FORBIDDEN,
-        S.CONFLICT,
-        S.REQUEST_ENTITY_TOO_LARGE,
-        S.UNSUPPORTED_MEDIA_TYPE,
-        success=(S.CREATED, Webhook),
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.UNAUTHORIZED,
+        HTTPStatus.FORBIDDEN,
+        HTTPStatus.CONFLICT,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        success=(HTTPStatus.CREATED, Webhook),
     ),
 )
 def create_webhook(body: Annotated[WebhookCreate, Body()]) -> tuple[Webhook, int]:
@@ -163,7 +162,7 @@ def create_webhook(body: Annotated[WebhookCreate, Body()]) -> tuple[Webhook, int
 @app.get(
     "/webhooks",
     summary="List the company's webhooks",
-    responses=answers(S.BAD_REQUEST, S.UNAUTHORIZED, success=(S.OK, WebhookPage)),
+    responses=answers(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, success=(HTTPStatus.OK, WebhookPage)),
 )
 def list_webhooks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query(max_length=200)] = None
@@ -177,7 +176,7 @@ def list_webhooks(
 @app.get(
     "/webhooks/<webhook_id>",
     summary="One webhook (its secret is null)",
-    responses=answers(S.UNAUTHORIZED, S.NOT_FOUND, success=(S.OK, Webhook)),
+    responses=answers(HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND, success=(HTTPStatus.OK, Webhook)),
 )
 def get_webhook(webhook_id: str) -> Webhook:
     webhook = store.get(app.context["caller"].company, webhook_id)
@@ -189,7 +188,9 @@ def get_webhook(webhook_id: str) -> Webhook:
 @app.delete(
     "/webhooks/<webhook_id>",
     summary="Delete a webhook; nothing is delivered to it afterwards",
-    responses=answers(S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, success=(S.NO_CONTENT, None)),
+    responses=answers(
+        HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, success=(HTTPStatus.NO_CONTENT, None)
+    ),
 )
 def delete_webhook(webhook_id: str):
     if not store.delete(writer().company, webhook_id):

@@ -45,7 +45,8 @@ def deliver(record: SQSRecord) -> None:
     try:
         message = DeliveryMessage.model_validate_json(record.body)
     except ValidationError as exc:
-        logger.error("poison message: dead-lettering it", extra={"messageId": record.message_id, "errors": str(exc)})
+        problems = exc.errors(include_url=False, include_input=False)  # the body itself stays out of the logs
+        logger.error("poison message: dead-lettering it", extra={"messageId": record.message_id, "errors": problems})
         _redeliver(record, 0, "poison message")
     outcome = deliverer.attempt(message, attempt)
     metrics.add_metric(name=f"Deliveries{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)

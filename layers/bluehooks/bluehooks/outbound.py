@@ -49,6 +49,10 @@ class TargetPolicy:
     allow_http: bool = False
     allow_loopback: bool = False
 
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        return ("https", "http") if self.allow_http else ("https",)
+
 
 def address_refusal(address: str, policy: TargetPolicy) -> str | None:
     """Why this IP may not be a target, or None when it may."""
@@ -82,9 +86,8 @@ def check_url(url: str, policy: TargetPolicy) -> None:
         port = parts.port
     except ValueError as exc:
         raise TargetRefused(f"url is malformed: {exc}") from exc
-    allowed = ("https", "http") if policy.allow_http else ("https",)
-    if parts.scheme not in allowed:
-        raise TargetRefused(f"url scheme must be {' or '.join(allowed)}")
+    if parts.scheme not in policy.schemes:
+        raise TargetRefused(f"url scheme must be {' or '.join(policy.schemes)}")
     if not parts.hostname:
         raise TargetRefused("url has no host")
     if parts.username is not None or parts.password is not None:
@@ -104,7 +107,7 @@ class PinnedAddressAdapter(HTTPAdapter):
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         scheme, hostname, port = host_params["scheme"], host_params["host"], host_params["port"]
-        if scheme not in (("https", "http") if self.policy.allow_http else ("https",)):
+        if scheme not in self.policy.schemes:
             raise TargetRefused(f"url scheme {scheme!r} is not allowed")
         address = resolve_public(hostname, port, self.policy)
         host_header = f"[{hostname}]" if ":" in hostname else hostname

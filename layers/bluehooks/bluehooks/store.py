@@ -82,9 +82,10 @@ class WebhookStore:
         self.client = table.meta.client  # a resource client: it (de)serializes plain Python values
 
     def create(self, caller: Caller, body: WebhookCreate, max_per_company: int) -> Webhook:
-        now = now_iso()
+        now, webhook_id = now_iso(), new_webhook_id()
         item = {
-            **webhook_key(caller.company, new_webhook_id()),
+            **webhook_key(caller.company, webhook_id),
+            "id": webhook_id,
             "uid": uuid.uuid4().hex,
             "name": body.name or urlsplit(body.url).hostname,
             "url": body.url,
@@ -100,7 +101,6 @@ class WebhookStore:
             "updatedAt": now,
             "disabledReason": None,
         }
-        item["id"] = item["sk"].removeprefix("WEBHOOK#")
         count_change = self._count_change(caller.company, +1, limit=max_per_company)
         writes = [count_change, {"Put": self._in_table(item, ConditionExpression="attribute_not_exists(pk)")}]
         writes += [{"Put": self._in_table(entry)} for entry in self._index_entries(item)]
