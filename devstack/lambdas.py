@@ -39,9 +39,9 @@ class LambdaContext:
 def load_handler(path: Path, function: str, layer_paths: list[Path]) -> Callable:
     """A fresh copy of the handler's module, named as Lambda names it and kept out of sys.modules
     (so each copy is independent, and Powertools idempotency keys match across copies)."""
-    for layer in layer_paths:
-        if str(layer) not in sys.path:
-            sys.path.insert(0, str(layer))
+    for folder in (*layer_paths, path.parent):  # as /opt/python and /var/task are on Lambda's path
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

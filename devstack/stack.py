@@ -25,9 +25,12 @@ PARAMETER_OVERRIDES = {
     "RETRY_SCHEDULE": ("RetrySchedule", None),
     "MAX_WEBHOOKS_PER_COMPANY": ("MaxWebhooksPerCompany", None),
     "EVENT_BUS_NAME": ("EventBusName", None),
+    "SECRET_ROTATION_OVERLAP_SECONDS": ("SecretRotationOverlapSeconds", None),
 }
 # One event source mapping or API can run this many invocations of its function at once.
-INSTANCES = {"sqs": 4, "rule": 2, "api": 4}
+# The API runs one invocation at a time: Powertools' resolver keeps the current request in a
+# class attribute, which concurrent invocations in one process would share.
+INSTANCES = {"sqs": 4, "rule": 2, "api": 1}
 
 
 def local_parameters(env: dict[str, str]) -> dict[str, str]:

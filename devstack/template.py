@@ -68,6 +68,7 @@ class LocalStack:
         self.sqs = boto3.client("sqs", region_name=self.region)
         self.dynamodb = boto3.client("dynamodb", region_name=self.region)
         self.events = boto3.client("events", region_name=self.region)
+        self.kms = boto3.client("kms", region_name=self.region)
 
     # -- intrinsics -------------------------------------------------------------------------
 
@@ -171,6 +172,10 @@ class LocalStack:
         }
         url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         return {"Ref": url, "Arn": self.arn("sqs", name), "QueueName": name}
+
+    def _create_AWS_KMS_Key(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        key = self.kms.create_key(Description=self.resolve(props.get("Description", logical_id)))["KeyMetadata"]
+        return {"Ref": key["KeyId"], "Arn": key["Arn"], "KeyId": key["KeyId"]}
 
     def _create_AWS_Events_EventBus(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
         name = self.resolve(props["Name"])

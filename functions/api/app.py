@@ -1,109 +1,92 @@
-"""ApiFunction: the management API (API Gateway REST proxy → Powertools resolver)."""
+"""ApiFunction: the management API (API Gateway REST proxy → Powertools resolver).
+
+Before the resolver runs, a request is bounded (size), authenticated, and its body checked to
+be JSON we can parse safely; so the resolver's own parsing never meets a hostile body, and an
+unauthenticated caller learns nothing about the schema.
+"""
 
 import base64
 import binascii
-import json
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 import boto3
+from answers import answers, as_proxy_result, domain_problem, problem
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import (
-    BadRequestError,
-    ForbiddenError,
-    NotFoundError,
-    ServiceError,
-    UnauthorizedError,
-)
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
+from webhook_routes import webhook_router
 
-from bluehooks import PRODUCT, __version__
-from bluehooks.auth import AuthError, authenticate, signing_key
+from bluehooks import PRODUCT, __version__, jsonlimits
+from bluehooks.auth import authenticate, signing_key
 from bluehooks.catalog import EVENT_TYPES
 from bluehooks.config import settings
-from bluehooks.models import Caller, EventType, Message, ValidationProblem, Webhook, WebhookCreate, WebhookPage
-from bluehooks.outbound import TargetPolicy, TargetRefused, check_url
-from bluehooks.store import WebhookLimitReached, WebhookStore
+from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
+from bluehooks.management import WebhookService
+from bluehooks.models import Caller, DeliveryMessage, EventType
+from bluehooks.outbound import TargetPolicy
+from bluehooks.store import WebhookStore
+from bluehooks.vault import SecretVault
 
 MAX_BODY_BYTES = 64 * 1024
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+TITLE = f"{PRODUCT} management API"
 
 logger = Logger()
 tracer = Tracer()
 config = settings()
-store = WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table))
-target_policy = TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)
+sqs = boto3.client("sqs")
+service = WebhookService(
+    store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
+    vault=SecretVault(boto3.client("kms"), config.secrets_key_id),
+    enqueue=lambda message: send_delivery(message),
+    policy=TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets),
+    max_per_company=config.max_webhooks_per_company,
+    rotation_overlap_seconds=config.secret_rotation_overlap_seconds,
+)
 app = APIGatewayRestResolver(enable_validation=True)
+SECURITY = {"security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")}, "security": [{"bearerAuth": []}]}
+app.enable_swagger(path="/docs", title=TITLE, version=__version__, **SECURITY)
+
+
+def send_delivery(message: DeliveryMessage) -> None:
+    sqs.send_message(
+        QueueUrl=config.delivery_queue_url, MessageBody=jsonlimits.dumps_ascii(message.model_dump(mode="json"))
+    )
 
 
 def current_caller() -> Caller:
-    try:
-        key = signing_key(config.jwt_secret_parameter)
-        return authenticate(app.current_event.headers.get("Authorization"), key)
-    except AuthError as exc:
-        raise UnauthorizedError(str(exc)) from exc
+    return app.context["caller"]
 
 
-def writer() -> Caller:
-    caller = app.context["caller"]
-    if not caller.can_write:
-        raise ForbiddenError(f"role {caller.role} may only read webhooks")
-    return caller
+app.include_router(webhook_router(service, current_caller))
 
 
-def authenticate_request(app: APIGatewayRestResolver, next_middleware):
-    if app.current_event.path not in PUBLIC_PATHS:
-        app.append_context(caller=current_caller())
-    return next_middleware(app)
-
-
-app.use(middlewares=[authenticate_request])
-
-
-def answers(*statuses: HTTPStatus, success: tuple[HTTPStatus, Any] | None = None) -> dict[int, dict[str, Any]]:
-    """The OpenAPI responses of a route: its success, and its error answers (JSON with a `message`).
-
-    422 is listed on every route, with this API's shape, as Powertools lists it everywhere.
-    """
-    documented: dict[int, dict[str, Any]] = {}
-    if success:
-        status, model = success
-        content = {"content": {"application/json": {"model": model}}} if model else {}
-        documented[status] = {"description": status.phrase, **content}
-    for status in (*statuses, HTTPStatus.UNPROCESSABLE_ENTITY):
-        model = ValidationProblem if status == HTTPStatus.UNPROCESSABLE_ENTITY else Message
-        documented[status] = {"description": status.phrase, "content": {"application/json": {"model": model}}}
-    return documented
+@app.exception_handler(DomainError)
+def refused(exc: DomainError) -> Response:
+    return domain_problem(exc)
 
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
-    if app.current_event.path not in PUBLIC_PATHS:
-        current_caller()  # an unauthenticated caller learns nothing about the schema
-    problems = [{"loc": list(error["loc"]), "type": error["type"], "msg": _explain(error)} for error in exc.errors()]
-    summary = "; ".join(
-        p["msg"] if p["type"] == "json_invalid" else f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}"
-        for p in problems
-    )
-    return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"invalid request: {summary}", "errors": problems})
+    problems = [
+        {"loc": list(error["loc"]), "type": error["type"], "msg": error.get("msg", error["type"])}
+        for error in exc.errors()
+    ]
+    summary = "; ".join(f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}" for p in problems)
+    return problem(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid request: {summary}", errors=problems)
 
 
-def _explain(error: dict[str, Any]) -> str:
-    if error["type"] == "json_invalid":
-        return "the body is not valid JSON"
-    return error.get("msg", error["type"])
+@app.not_found
+def no_route(_: NotFoundError) -> Response:
+    return problem(HTTPStatus.NOT_FOUND, f"no route {app.current_event.http_method} {app.current_event.path}")
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
-
-
-@app.get("/health", summary="Liveness", security=[{}], responses=answers(success=(HTTPStatus.OK, dict[str, str])))
+@app.get("/health", summary="Liveness", security=[{}], responses={200: {"description": "OK"}})
 def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
@@ -116,116 +99,65 @@ def openapi():
 @cache
 def openapi_document() -> str:
     """Built on first request, not at cold start."""
-    return app.get_openapi_json_schema(
-        title=f"{PRODUCT} management API",
-        version=__version__,
-        security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
-        security=[{"bearerAuth": []}],
-    )
+    return app.get_openapi_json_schema(title=TITLE, version=__version__, **SECURITY)
 
 
-@app.get(
-    "/event-types",
-    summary="The event catalog",
-    responses=answers(HTTPStatus.UNAUTHORIZED, success=(HTTPStatus.OK, list[EventType])),
-)
+@app.get("/event-types", summary="The event catalog", responses=answers(success=(HTTPStatus.OK, list[EventType])))
 def event_types() -> list[EventType]:
     return [EventType(name=name, description=text) for name, text in EVENT_TYPES.items()]
 
 
-@app.post(
-    "/webhooks",
-    summary="Create a webhook; its secret is returned this once",
-    responses=answers(
-        HTTPStatus.BAD_REQUEST,
-        HTTPStatus.UNAUTHORIZED,
-        HTTPStatus.FORBIDDEN,
-        HTTPStatus.CONFLICT,
-        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-        success=(HTTPStatus.CREATED, Webhook),
-    ),
-)
-def create_webhook(body: Annotated[WebhookCreate, Body()]) -> tuple[Webhook, int]:
-    caller = writer()
-    if caller.projects is not None and (not body.projectIds or set(body.projectIds) - set(caller.projects)):
-        raise ForbiddenError("your token limits you to some projects: list only those in projectIds")
-    try:
-        check_url(body.url, target_policy)
-        return store.create(caller, body, config.max_webhooks_per_company), HTTPStatus.CREATED
-    except TargetRefused as exc:
-        raise BadRequestError(f"url refused: {exc}") from exc
-    except WebhookLimitReached as exc:
-        raise ServiceError(HTTPStatus.CONFLICT, str(exc)) from exc
+# -- before the resolver ------------------------------------------------------------------------
 
 
-@app.get(
-    "/webhooks",
-    summary="List the company's webhooks",
-    responses=answers(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, success=(HTTPStatus.OK, WebhookPage)),
-)
-def list_webhooks(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query(max_length=200)] = None
-) -> WebhookPage:
-    try:
-        return store.page(app.context["caller"].company, limit, cursor)
-    except ValueError as exc:
-        raise BadRequestError(str(exc)) from exc
-
-
-@app.get(
-    "/webhooks/<webhook_id>",
-    summary="One webhook (its secret is null)",
-    responses=answers(HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND, success=(HTTPStatus.OK, Webhook)),
-)
-def get_webhook(webhook_id: str) -> Webhook:
-    webhook = store.get(app.context["caller"].company, webhook_id)
-    if webhook is None:
-        raise NotFoundError(f"no webhook {webhook_id}")
-    return webhook
-
-
-@app.delete(
-    "/webhooks/<webhook_id>",
-    summary="Delete a webhook; nothing is delivered to it afterwards",
-    responses=answers(
-        HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, success=(HTTPStatus.NO_CONTENT, None)
-    ),
-)
-def delete_webhook(webhook_id: str):
-    if not store.delete(writer().company, webhook_id):
-        raise NotFoundError(f"no webhook {webhook_id}")
-    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
-
-
-def refusal(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A response for bodies refused before parsing: too large, not JSON, or not UTF-8."""
-    body = event.get("body") or ""
+def admit(event: dict[str, Any]) -> Caller | None:
+    """The caller, once the request is fit for the resolver; a DomainError says why it is not."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    if len(body) > MAX_BODY_BYTES:
-        status, message = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes"
-    elif body and not headers.get("content-type", "").lower().startswith("application/json"):
-        status, message = HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as JSON with Content-Type: application/json"
-    elif event.get("isBase64Encoded") and not _is_utf8(body):
-        status, message = HTTPStatus.BAD_REQUEST, "the body must be UTF-8 encoded JSON"
-    else:
-        return None
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps({"message": message}),
-    }
+    body = event.get("body") or ""
+    if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:  # base64 grows a body by a third
+        raise TooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    caller = None
+    if event.get("path") not in PUBLIC_PATHS:
+        key = signing_key(config.jwt_secret_parameter)
+        caller = authenticate(headers.get("authorization"), key, config.jwt_issuer, config.jwt_audience)
+    if body:
+        text = _text(body, bool(event.get("isBase64Encoded")))
+        if len(text.encode()) > MAX_BODY_BYTES:
+            raise TooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+        if headers.get("content-type", "").split(";")[0].strip().lower() != content_types.APPLICATION_JSON:
+            raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+        try:
+            jsonlimits.loads(text)
+        except jsonlimits.UnacceptableJson as exc:
+            raise Refused(f"the body is {exc}") from None
+        _normalize(event, text)
+    return caller
 
 
-def _is_utf8(base64_body: str) -> bool:
+def _text(body: str, is_base64: bool) -> str:
+    if not is_base64:
+        return body
     try:
-        base64.b64decode(base64_body, validate=True).decode("utf-8")
+        return base64.b64decode(body, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        return False
-    return True
+        raise Refused("the body must be UTF-8 encoded JSON") from None
+
+
+def _normalize(event: dict[str, Any], text: str) -> None:
+    """The resolver parses a plain-text body with a lower-case JSON content type."""
+    event["body"], event["isBase64Encoded"] = text, False
+    headers = {name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "content-type"}
+    event["headers"] = {**headers, "Content-Type": content_types.APPLICATION_JSON}
+    event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # a create or rotate answer holds a secret
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return refusal(event) or app.resolve(event, context)
+    try:
+        caller = admit(event)
+    except DomainError as exc:
+        return as_proxy_result(domain_problem(exc))
+    if caller:
+        app.append_context(caller=caller)
+    return app.resolve(event, context)

@@ -20,6 +20,7 @@ from bluehooks.delivery import Deliverer
 from bluehooks.models import DeliveryMessage
 from bluehooks.outbound import TargetPolicy, pinned_session
 from bluehooks.store import WebhookStore
+from bluehooks.vault import SecretVault
 
 logger = Logger()
 tracer = Tracer()
@@ -28,6 +29,7 @@ config = settings()
 sqs = boto3.client("sqs")
 deliverer = Deliverer(
     store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
+    vault=SecretVault(boto3.client("kms"), config.secrets_key_id),
     session=pinned_session(TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)),
     timeout=config.delivery_timeout_seconds,
     schedule=config.retry_schedule,

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ PARAMETERS = {
     "RetrySchedule": "0,1,1",
     "DeliveryTimeoutSeconds": "1",
     "MaxWebhooksPerCompany": "6",
+    "SecretRotationOverlapSeconds": "3",
 }
 
 
@@ -72,7 +74,8 @@ def company() -> str:
 
 
 def token(company: str, role: str = "ADMIN", sub: str = "user-1", **claims: Any) -> str:
-    return jwt.encode({"sub": sub, "company": company, "role": role, **claims}, JWT_SECRET, algorithm="HS256")
+    claims = {"sub": sub, "company": company, "role": role, "exp": int(time.time()) + 600, **claims}
+    return jwt.encode({name: value for name, value in claims.items() if value is not None}, JWT_SECRET, algorithm="HS256")
 
 
 class Api:

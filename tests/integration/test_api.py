@@ -120,7 +120,7 @@ def test_an_unauthenticated_bad_body_is_a_401_not_a_422(api):
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        (b"{not json", 422, "not valid JSON"),
+        (b"{not json", 400, "not valid JSON"),
         (b'{"url": "\xff\xfe"}', 400, "UTF-8"),
         (b"[]", 422, "body"),
         ({"url": 5}, 422, "url"),

@@ -4,13 +4,11 @@ import jwt
 from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
+from bluehooks.errors import Unauthenticated
 from bluehooks.models import Caller
 
-REQUIRED_CLAIMS = ["sub", "company", "role"]
-
-
-class AuthError(Exception):
-    """No token, or one that does not verify; the message is safe to return."""
+# exp is required: a token that never expires is a password that can never be changed.
+REQUIRED_CLAIMS = ["sub", "company", "role", "exp"]
 
 
 def signing_key(parameter_name: str) -> str:
@@ -18,16 +16,27 @@ def signing_key(parameter_name: str) -> str:
     return parameters.get_parameter(parameter_name, decrypt=True, max_age=300)
 
 
-def authenticate(authorization: str | None, key: str) -> Caller:
+def authenticate(authorization: str | None, key: str, issuer: str | None = None, audience: str | None = None) -> Caller:
+    """The caller of a verified token; Unauthenticated (its message safe to return) otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("missing bearer token: send 'Authorization: Bearer <JWT>'")
+        raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <JWT>'")
+    if not key:
+        raise Unauthenticated("invalid token: the API has no signing key configured")
+    required = REQUIRED_CLAIMS + ["iss"] * bool(issuer) + ["aud"] * bool(audience)
     try:
-        claims = jwt.decode(token.strip(), key, algorithms=["HS256"], options={"require": REQUIRED_CLAIMS})
+        claims = jwt.decode(
+            token.strip(),
+            key,
+            algorithms=["HS256"],
+            issuer=issuer,
+            audience=audience,
+            options={"require": required, "verify_aud": bool(audience)},
+        )
     except jwt.InvalidTokenError as exc:
-        raise AuthError(f"invalid token: {exc}") from exc
+        raise Unauthenticated(f"invalid token: {exc}") from exc
     try:
         return Caller.model_validate(claims)
     except ValidationError as exc:
         fields = ", ".join(str(error["loc"][0]) for error in exc.errors())
-        raise AuthError(f"invalid token claims: {fields}") from exc
+        raise Unauthenticated(f"invalid token claims: {fields}") from exc

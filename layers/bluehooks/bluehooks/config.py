@@ -1,12 +1,16 @@
-"""Settings read from the function environment (set by template.yaml, or by the local stack)."""
+"""Settings read from the function environment (set by template.yaml, or by the local stack).
+
+Validated once, at cold start: a missing or malformed variable is one clear error naming it,
+not a KeyError deep inside a request.
+"""
 
 import os
-from dataclasses import dataclass
 from functools import cache
+from typing import Annotated
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "false").strip().lower() == "true"
+DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
 
 
 def parse_schedule(text: str) -> tuple[int, ...]:
@@ -17,36 +21,48 @@ def parse_schedule(text: str) -> tuple[int, ...]:
     return delays
 
 
-@dataclass(frozen=True)
-class Settings:
-    webhooks_table: str
-    idempotency_table: str
-    delivery_queue_url: str
-    fanout_dlq_url: str
-    event_bus_name: str
-    jwt_secret_parameter: str
-    delivery_timeout_seconds: float
-    retry_schedule: tuple[int, ...]
-    allow_http: bool
-    allow_private_targets: bool
-    max_webhooks_per_company: int
+def _schedule(value: object) -> object:
+    return parse_schedule(value) if isinstance(value, str) else value
+
+
+def _flag(value: object) -> object:
+    return value.strip().lower() == "true" if isinstance(value, str) else value
+
+
+def _optional(value: object) -> object:
+    return value or None
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Optional = Annotated[str | None, BeforeValidator(_optional)]
+
+
+class Settings(BaseModel):
+    """Each field is read from the environment variable of its alias."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    webhooks_table: str = Field(alias="WEBHOOKS_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL")
+    fanout_dlq_url: str = Field(alias="FANOUT_DLQ_URL")
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    jwt_secret_parameter: str = Field(alias="JWT_SECRET_PARAMETER")
+    jwt_issuer: Optional = Field(default=None, alias="JWT_ISSUER")
+    jwt_audience: Optional = Field(default=None, alias="JWT_AUDIENCE")
+    secrets_key_id: str = Field(alias="SECRETS_KEY_ID")
+    secret_rotation_overlap_seconds: int = Field(default=86400, ge=0, alias="SECRET_ROTATION_OVERLAP_SECONDS")
+    delivery_timeout_seconds: float = Field(default=7, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")
+    retry_schedule: Annotated[tuple[int, ...], BeforeValidator(_schedule)] = Field(
+        default=parse_schedule(DEFAULT_SCHEDULE), alias="RETRY_SCHEDULE"
+    )
+    allow_http: Flag = Field(default=False, alias="ALLOW_HTTP")
+    allow_private_targets: Flag = Field(default=False, alias="ALLOW_PRIVATE_TARGETS")
+    max_webhooks_per_company: int = Field(default=100, ge=1, alias="MAX_WEBHOOKS_PER_COMPANY")
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        env = os.environ
-        return cls(
-            webhooks_table=env["WEBHOOKS_TABLE"],
-            idempotency_table=env["IDEMPOTENCY_TABLE"],
-            delivery_queue_url=env["DELIVERY_QUEUE_URL"],
-            fanout_dlq_url=env["FANOUT_DLQ_URL"],
-            event_bus_name=env["EVENT_BUS_NAME"],
-            jwt_secret_parameter=env["JWT_SECRET_PARAMETER"],
-            delivery_timeout_seconds=float(env.get("DELIVERY_TIMEOUT_SECONDS", "7")),
-            retry_schedule=parse_schedule(env.get("RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000")),
-            allow_http=_flag("ALLOW_HTTP"),
-            allow_private_targets=_flag("ALLOW_PRIVATE_TARGETS"),
-            max_webhooks_per_company=int(env.get("MAX_WEBHOOKS_PER_COMPANY", "100")),
-        )
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        return cls.model_validate(dict(os.environ if env is None else env))
 
 
 @cache

@@ -2,8 +2,9 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
+from bluehooks import filters
 from bluehooks.catalog import unknown_event_types
 
 Role = Literal["OWNER", "ADMIN", "PROJECT_MANAGER", "MEMBER"]
@@ -16,8 +17,8 @@ def _int_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-# Token claims may carry numeric ids; they are compared as text.
-ClaimId = Annotated[StrictStr, BeforeValidator(_int_as_text)]
+# Token claims may carry numeric ids; they are compared as text. An empty id names nobody.
+ClaimId = Annotated[StrictStr, BeforeValidator(_int_as_text), Field(min_length=1, max_length=256)]
 
 
 class Caller(BaseModel):
@@ -26,11 +27,53 @@ class Caller(BaseModel):
     sub: ClaimId
     company: ClaimId
     role: Role
-    projects: list[ClaimId] | None = None
+    projects: list[ClaimId] | None = Field(default=None, max_length=1000)
 
     @property
     def can_write(self) -> bool:
         return self.role in WRITER_ROLES
+
+    def sees(self, project_ids: list[str]) -> bool:
+        """A project-limited token sees only webhooks limited to some of its own projects."""
+        if self.projects is None:
+            return True
+        return bool(project_ids) and set(project_ids) <= set(self.projects)
+
+
+def _known_events(events: list[str]) -> list[str]:
+    if unknown := unknown_event_types(events):
+        raise ValueError(f"unknown event types: {', '.join(unknown)} (see GET /event-types)")
+    return sorted(set(events))
+
+
+def _valid_filter(pattern: dict[str, Any] | None) -> dict[str, Any] | None:
+    if pattern is None:
+        return None
+    try:
+        filters.validate(pattern)
+    except filters.InvalidFilter as exc:
+        raise ValueError(f"invalid filter: {exc}") from None
+    return pattern or None
+
+
+Name = Annotated[str, Field(max_length=200)]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+EventList = Annotated[
+    list[str],
+    Field(max_length=100, description="Event types to receive; empty or absent: all events."),
+    AfterValidator(_known_events),
+]
+ProjectList = Annotated[
+    list[ProjectId],
+    Field(max_length=100, description="Projects to receive events of; empty or absent: all projects."),
+    AfterValidator(lambda ids: sorted(set(ids))),
+]
+FilterPattern = Annotated[
+    dict[str, Any] | None,
+    Field(description="An EventBridge event pattern matched against the delivered payload; null: no filter."),
+    AfterValidator(_valid_filter),
+]
+Secret = Annotated[str, Field(min_length=8, max_length=256, pattern=r"^[\x21-\x7e]+$")]
 
 
 class WebhookCreate(BaseModel):
@@ -38,26 +81,50 @@ class WebhookCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
-    url: str = Field(min_length=1, max_length=2048)
-    secret: str | None = Field(default=None, min_length=8, max_length=256, pattern=r"^[\x21-\x7e]+$")
-    events: list[str] = Field(default_factory=list, max_length=100, description="Empty or absent: all events.")
-    projectIds: list[ProjectId] = Field(
-        default_factory=list, max_length=100, description="Empty or absent: all projects."
-    )
+    name: Name | None = None
+    url: Url
+    secret: Secret | None = Field(default=None, description="Generated (whsec_...) when absent.")
+    events: EventList = Field(default_factory=list)
+    projectIds: ProjectList = Field(default_factory=list)
+    filter: FilterPattern = None
     enabled: bool = True
 
-    @field_validator("events")
-    @classmethod
-    def known_events(cls, events: list[str]) -> list[str]:
-        if unknown := unknown_event_types(events):
-            raise ValueError(f"unknown event types: {', '.join(unknown)} (see GET /event-types)")
-        return sorted(set(events))
 
-    @field_validator("projectIds")
-    @classmethod
-    def distinct_projects(cls, project_ids: list[str]) -> list[str]:
-        return sorted(set(project_ids))
+class WebhookUpdate(BaseModel):
+    """Body of PATCH /webhooks/{id}: only the fields present change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    url: Url | None = None
+    events: EventList | None = None
+    projectIds: ProjectList | None = None
+    filter: FilterPattern = None
+    enabled: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent; null means "clear" only for name and filter."""
+        sent = self.model_dump(include=self.model_fields_set)
+        nullable = {"name", "filter"}
+        return {field: value for field, value in sent.items() if value is not None or field in nullable}
+
+
+class SecretRotation(BaseModel):
+    """Body of POST /webhooks/{id}/rotate-secret (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: Secret | None = Field(default=None, description="The new secret; generated (whsec_...) when absent.")
+    keepPreviousSecret: bool = Field(
+        default=True, description="false: the previous secret stops signing at once, instead of after the overlap."
+    )
+
+
+class TestDelivery(BaseModel):
+    """Answer of POST /webhooks/{id}/test: the queued delivery."""
+
+    deliveryId: str
+    event: str
 
 
 class Metadata(BaseModel):
@@ -65,25 +132,49 @@ class Metadata(BaseModel):
     projectIds: list[str]
 
 
-class Webhook(BaseModel):
-    """The webhook object of the API and of delivery payloads (there with no secret)."""
+class WebhookFields(BaseModel):
+    """What the API shows of a webhook, and what is stored of it, but its secret."""
 
     id: str
     uid: str
     name: str
     url: str
-    secret: str | None = Field(description="Returned only by create and rotate; null afterwards.")
     status: Status
     enabled: bool
     events: list[str]
     projectIds: list[str]
     filter: dict[str, Any] | None = None
-    metadata: Metadata
     companyId: str
     createdById: str
     createdAt: str
     updatedAt: str
     disabledReason: str | None = None
+    lastSuccessAt: str | None = None
+    lastFailureAt: str | None = None
+
+
+class Webhook(WebhookFields):
+    """The webhook object of the API and of delivery payloads (there with no secret)."""
+
+    secret: str | None = Field(description="Returned only by create and rotate; null afterwards.")
+    metadata: Metadata
+
+
+class StoredWebhook(WebhookFields):
+    """A webhook as stored: its secrets sealed (KMS), its delivery health, its version for safe updates."""
+
+    sealedSecret: bytes
+    sealedPreviousSecret: bytes | None = None
+    previousSecretExpiresAt: int | None = Field(
+        default=None, description="Unix seconds; the old secret signs until then."
+    )
+    consecutiveFailures: int = 0
+    failingSince: str | None = None
+    version: int = 1
+
+    def public(self, secret: str | None = None) -> Webhook:
+        fields = self.model_dump(include=set(WebhookFields.model_fields))
+        return Webhook(**fields, secret=secret, metadata=Metadata(events=self.events, projectIds=self.projectIds))
 
 
 class WebhookPage(BaseModel):

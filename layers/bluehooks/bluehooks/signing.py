@@ -1,7 +1,8 @@
 """Signatures of outgoing deliveries: Blue's X-Signature and Standard Webhooks' v1.
 
-Both sign the exact body bytes. During a secret rotation every header carries one
-signature per secret, space-separated, so receivers holding either secret verify.
+Both sign the exact body bytes. During a secret rotation webhook-signature carries one
+signature per secret, space-separated, so receivers holding either secret verify (Standard
+Webhooks' rule); X-Signature, Blue's single-value header, is signed with the new secret.
 """
 
 import base64
@@ -40,7 +41,7 @@ def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) ->
 def signature_headers(secrets_: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """The signing headers for one attempt; secrets_ is the current secret, then any older one."""
     return {
-        "X-Signature": " ".join(x_signature(s, body) for s in secrets_),
+        "X-Signature": x_signature(secrets_[0], body),
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(standard_signature(s, msg_id, timestamp, body) for s in secrets_),

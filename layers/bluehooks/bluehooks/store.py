@@ -1,44 +1,34 @@
-"""DynamoDB access for webhooks and their fan-out index (one table, three kinds of item).
+"""DynamoDB access for webhooks and their subscription index (one table, three kinds of item).
 
-  pk = COMPANY#<company>                sk = WEBHOOK#<id>   the webhook, secret included
+  pk = COMPANY#<company>                sk = WEBHOOK#<id>   the webhook, its secrets sealed
   pk = COMPANY#<company>                sk = META           webhookCount, for the per-company limit
-  pk = SUBSCRIPTION#<company>#<event>   sk = <id>           fan-out index entry; event "*" = all events
+  pk = SUBSCRIPTION#<company>#<event>   sk = <id>           subscription index entry; event "*" = all events
 
-A webhook and its index entries are written and deleted in one transaction, so fan-out reads
-exactly the entries of one (company, event type) and of (company, "*"), never the whole company.
+A webhook and its index entries are written in one transaction, so the fan-out reads exactly
+the entries of one (company, event type) and of (company, "*"), never the whole company, and
+the very next event after a change sees it. Filters are stored as JSON text: DynamoDB holds
+neither floats nor documents nested as deeply as an event pattern may be.
 """
 
 import base64
 import binascii
+import json
+import random
 import re
-import secrets
 import time
-import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
-from bluehooks.models import Caller, Metadata, Webhook, WebhookCreate, WebhookPage
-from bluehooks.signing import generate_secret
+from bluehooks.errors import Busy, LimitReached, Refused
+from bluehooks.models import StoredWebhook
 
 ALL_EVENTS = "*"
 WEBHOOK_ID = re.compile(r"^wh_[0-9a-f]{24}$")
-
-
-class WebhookLimitReached(Exception):
-    pass
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_webhook_id() -> str:
-    """Time-ordered, so a company's webhooks list in creation order."""
-    return f"wh_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
+TRANSACTION_TRIES = 5  # concurrent writers of one company's counter cancel each other's transactions
 
 
 def company_key(company_id: str) -> str:
@@ -53,15 +43,6 @@ def subscription_key(company_id: str, event: str) -> str:
     return f"SUBSCRIPTION#{company_id}#{event}"
 
 
-def to_webhook(item: dict[str, Any], *, with_secret: bool = False) -> Webhook:
-    fields = {name: item.get(name) for name in Webhook.model_fields if name not in ("secret", "metadata")}
-    return Webhook(
-        **fields,
-        secret=item["secret"] if with_secret else None,
-        metadata=Metadata(events=item["events"], projectIds=item["projectIds"]),
-    )
-
-
 def encode_cursor(webhook_id: str) -> str:
     return base64.urlsafe_b64encode(webhook_id.encode()).decode().rstrip("=")
 
@@ -72,8 +53,35 @@ def decode_cursor(cursor: str) -> str:
     except (binascii.Error, UnicodeDecodeError):
         webhook_id = ""
     if not WEBHOOK_ID.match(webhook_id):
-        raise ValueError("cursor is not one this API returned")
+        raise Refused("cursor is not one this API returned")
     return webhook_id
+
+
+def to_item(webhook: StoredWebhook) -> dict[str, Any]:
+    item = webhook.model_dump(exclude={"filter"})
+    item["filter"] = json.dumps(webhook.filter) if webhook.filter else None
+    return {**webhook_key(webhook.companyId, webhook.id), **item}
+
+
+def from_item(item: dict[str, Any]) -> StoredWebhook:
+    fields = {name: value.value if isinstance(value, Binary) else value for name, value in item.items()}
+    fields["filter"] = json.loads(item["filter"]) if item.get("filter") else None
+    return StoredWebhook.model_validate(fields)
+
+
+def index_entries(webhook: StoredWebhook) -> list[dict[str, Any]]:
+    """What the fan-out needs to decide without reading the webhook: enabled, projects, filter."""
+    return [
+        {
+            "pk": subscription_key(webhook.companyId, event),
+            "sk": webhook.id,
+            "webhookId": webhook.id,
+            "enabled": webhook.enabled,
+            "projectIds": webhook.projectIds,
+            "filter": json.dumps(webhook.filter) if webhook.filter else None,
+        }
+        for event in webhook.events or [ALL_EVENTS]
+    ]
 
 
 class WebhookStore:
@@ -81,75 +89,85 @@ class WebhookStore:
         self.table = table
         self.client = table.meta.client  # a resource client: it (de)serializes plain Python values
 
-    def create(self, caller: Caller, body: WebhookCreate, max_per_company: int) -> Webhook:
-        now, webhook_id = now_iso(), new_webhook_id()
-        item = {
-            **webhook_key(caller.company, webhook_id),
-            "id": webhook_id,
-            "uid": uuid.uuid4().hex,
-            "name": body.name or urlsplit(body.url).hostname,
-            "url": body.url,
-            "secret": body.secret or generate_secret(),
-            "status": "HEALTHY",
-            "enabled": body.enabled,
-            "events": body.events,
-            "projectIds": body.projectIds,
-            "filter": None,
-            "companyId": caller.company,
-            "createdById": caller.sub,
-            "createdAt": now,
-            "updatedAt": now,
-            "disabledReason": None,
-        }
-        count_change = self._count_change(caller.company, +1, limit=max_per_company)
-        writes = [count_change, {"Put": self._in_table(item, ConditionExpression="attribute_not_exists(pk)")}]
-        writes += [{"Put": self._in_table(entry)} for entry in self._index_entries(item)]
+    def create(self, webhook: StoredWebhook, max_per_company: int) -> None:
+        """Store a new webhook, its index entries and the company's count; LimitReached at the limit."""
+        writes = [
+            self._count_change(webhook.companyId, +1, limit=max_per_company),
+            {"Put": self._in_table(to_item(webhook), ConditionExpression="attribute_not_exists(pk)")},
+            *({"Put": self._in_table(entry)} for entry in index_entries(webhook)),
+        ]
         if not self._transact(writes):
-            raise WebhookLimitReached(f"a company may have at most {max_per_company} webhooks")
-        return to_webhook(item, with_secret=True)
+            raise LimitReached(f"a company may have at most {max_per_company} webhooks")
 
-    def get_item(self, company_id: str, webhook_id: str) -> dict[str, Any] | None:
+    def get(self, company_id: str, webhook_id: str) -> StoredWebhook | None:
         if not WEBHOOK_ID.match(webhook_id):
             return None
-        return self.table.get_item(Key=webhook_key(company_id, webhook_id), ConsistentRead=True).get("Item")
+        item = self.table.get_item(Key=webhook_key(company_id, webhook_id), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
 
-    def get(self, company_id: str, webhook_id: str) -> Webhook | None:
-        item = self.get_item(company_id, webhook_id)
-        return to_webhook(item) if item else None
+    def page(
+        self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]
+    ) -> tuple[list[StoredWebhook], str | None]:
+        """Up to `limit` visible webhooks in creation order, and the cursor of the next page."""
+        found: list[StoredWebhook] = []
+        start = decode_cursor(cursor) if cursor else None
+        for webhook in self._webhooks(company_id, start):
+            if visible(webhook):
+                found.append(webhook)
+                if len(found) == limit:
+                    return found, encode_cursor(webhook.id)
+        return found, None
 
-    def page(self, company_id: str, limit: int, cursor: str | None) -> WebhookPage:
+    def _webhooks(self, company_id: str, after: str | None) -> Iterator[StoredWebhook]:
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(company_key(company_id)) & Key("sk").begins_with("WEBHOOK#"),
-            "Limit": limit,
+            "ConsistentRead": True,
         }
-        if cursor:
-            query["ExclusiveStartKey"] = webhook_key(company_id, decode_cursor(cursor))
-        page = self.table.query(**query)
-        last = page.get("LastEvaluatedKey")
-        return WebhookPage(
-            items=[to_webhook(item) for item in page["Items"]],
-            nextCursor=encode_cursor(last["sk"].removeprefix("WEBHOOK#")) if last else None,
-        )
+        if after:
+            query["ExclusiveStartKey"] = webhook_key(company_id, after)
+        while True:
+            page = self.table.query(**query)
+            yield from (from_item(item) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def delete(self, company_id: str, webhook_id: str) -> bool:
-        item = self.get_item(company_id, webhook_id)
-        if not item:
-            return False
-        deletes = [
+    def replace(self, old: StoredWebhook, new: StoredWebhook) -> bool:
+        """Write `new` over `old` and move its index entries; False if the webhook changed meanwhile."""
+        new = new.model_copy(update={"version": old.version + 1})
+        kept = {entry["pk"] for entry in index_entries(new)}
+        writes = [
             {
-                "Delete": self._in_table(
-                    webhook_key(company_id, webhook_id), key_only=True, ConditionExpression="attribute_exists(pk)"
+                "Put": self._in_table(
+                    to_item(new),
+                    ConditionExpression="attribute_exists(pk) AND version = :version",
+                    ExpressionAttributeValues={":version": old.version},
                 )
-            }
+            },
+            *({"Put": self._in_table(entry)} for entry in index_entries(new)),
+            *(
+                {"Delete": self._in_table({"pk": entry["pk"], "sk": entry["sk"]}, key_only=True)}
+                for entry in index_entries(old)
+                if entry["pk"] not in kept
+            ),
         ]
-        deletes += [
-            {"Delete": self._in_table({"pk": entry["pk"], "sk": entry["sk"]}, key_only=True)}
-            for entry in self._index_entries(item)
+        return self._transact(writes)
+
+    def delete(self, webhook: StoredWebhook) -> bool:
+        """Delete the webhook and its index entries; False if it was deleted meanwhile."""
+        key = webhook_key(webhook.companyId, webhook.id)
+        writes = [
+            {"Delete": self._in_table(key, key_only=True, ConditionExpression="attribute_exists(pk)")},
+            *(
+                {"Delete": self._in_table({"pk": entry["pk"], "sk": entry["sk"]}, key_only=True)}
+                for entry in index_entries(webhook)
+            ),
+            self._count_change(webhook.companyId, -1),
         ]
-        return self._transact([*deletes, self._count_change(company_id, -1)])  # False: deleted meanwhile
+        return self._transact(writes)
 
     def subscriptions(self, company_id: str, event: str) -> list[dict[str, Any]]:
-        """Index entries of webhooks subscribed to this event or to all events."""
+        """Index entries of webhooks subscribed to this event or to all events, filters parsed."""
         entries: list[dict[str, Any]] = []
         for partition in (subscription_key(company_id, event), subscription_key(company_id, ALL_EVENTS)):
             query: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(partition)}
@@ -159,31 +177,25 @@ class WebhookStore:
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for entry in entries:
+            entry["filter"] = json.loads(entry["filter"]) if entry.get("filter") else None
         return entries
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
-        """Write all or nothing; False when the first item's condition failed, errors raise."""
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or [{}]
-            if reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False
-            raise
-        return True
-
-    @staticmethod
-    def _index_entries(item: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            {
-                "pk": subscription_key(item["companyId"], event),
-                "sk": item["id"],
-                "webhookId": item["id"],
-                "enabled": item["enabled"],
-                "projectIds": item["projectIds"],
-            }
-            for event in item["events"] or [ALL_EVENTS]
-        ]
+        """Write all or nothing; False when a condition failed. Conflicts with concurrent
+        transactions are retried with jittered backoff, then answered Busy."""
+        for attempt in range(TRANSACTION_TRIES):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as exc:
+                codes = {reason.get("Code") for reason in exc.response.get("CancellationReasons") or []}
+                if "ConditionalCheckFailed" in codes:
+                    return False
+                if "TransactionConflict" not in codes:
+                    raise
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
+        raise Busy("too many concurrent changes to this company's webhooks; retry shortly")
 
     def _count_change(self, company_id: str, delta: int, limit: int | None = None) -> dict[str, Any]:
         update: dict[str, Any] = {

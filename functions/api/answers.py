@@ -1,0 +1,79 @@
+"""How the API answers: one error shape for every refusal, and the OpenAPI answers of each route."""
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from bluehooks.errors import (
+    Busy,
+    DomainError,
+    Forbidden,
+    LimitReached,
+    NotFound,
+    Refused,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from bluehooks.models import Message, ValidationProblem
+
+STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Refused: HTTPStatus.BAD_REQUEST,
+    LimitReached: HTTPStatus.CONFLICT,
+    Busy: HTTPStatus.SERVICE_UNAVAILABLE,
+    TooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def problem(status: HTTPStatus, message: str, **extra: Any) -> Response:
+    """Every error answer: JSON with a human-readable `message` (and, for a 422, the `errors`)."""
+    headers = {"Retry-After": str(Busy.retry_after_seconds)} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"message": message, **extra}),
+        headers=headers,
+    )
+
+
+def domain_problem(exc: DomainError) -> Response:
+    return problem(STATUS_OF[type(exc)], str(exc))
+
+
+def as_proxy_result(response: Response) -> dict[str, Any]:
+    """A Response given before the resolver runs, in API Gateway's proxy result shape."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": response.content_type, **(response.headers or {})},
+        "body": response.body,
+    }
+
+
+def answers(*statuses: HTTPStatus, success: tuple[HTTPStatus, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """The OpenAPI responses of a route: its success, and its error answers (JSON with a `message`).
+
+    401 and 422 are listed on every authenticated route, 422 with this API's shape.
+    """
+    documented: dict[int, dict[str, Any]] = {}
+    if success:
+        status, model = success
+        content = {"content": {"application/json": {"model": model}}} if model else {}
+        documented[status] = {"description": status.phrase, **content}
+    for status in (*statuses, HTTPStatus.UNAUTHORIZED, HTTPStatus.UNPROCESSABLE_ENTITY):
+        model = ValidationProblem if status == HTTPStatus.UNPROCESSABLE_ENTITY else Message
+        documented[status] = {"description": status.phrase, "content": {"application/json": {"model": model}}}
+    return documented
+
+
+# The answers of a route that takes a JSON body, beyond its own.
+BODY_ANSWERS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+)

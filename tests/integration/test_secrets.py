@@ -1,0 +1,97 @@
+"""A webhook's secret is shown twice (create, rotate) and nowhere else: not in logs, traces, queues,
+answers, nor in plain text at rest."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import boto3
+
+from tests.integration.conftest import queued
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_secret_in_logs_queues_answers_or_the_table(api, receiver, delivery_poller, queues, stack, caplog):
+    created = api("POST", "/webhooks", {"url": receiver.url("/s"), "secret": "first-secret-abc"})[1]
+    rotated = api("POST", f"/webhooks/{created['id']}/rotate-secret")[1]
+    secrets = [created["secret"], rotated["secret"]]
+    api("POST", f"/webhooks/{created['id']}/test")
+    bodies = json.dumps(queued(queues["DeliveryQueue"]))
+    delivery_poller.poll_once()
+    received = receiver.wait_for("/s")
+    answers = [
+        api("GET", f"/webhooks/{created['id']}"),
+        api("GET", "/webhooks"),
+        api("PATCH", f"/webhooks/{created['id']}", {"name": "renamed"}),
+    ]
+    table = boto3.resource("dynamodb").Table(stack.ref("WebhooksTable"))
+    at_rest = repr(table.scan()["Items"])
+    logs = "".join(repr(record.__dict__) for record in caplog.records)  # message and every extra field
+    assert received and created["id"] in logs  # the logs and the queue were really written
+    assert created["id"] in bodies
+    for secret in secrets:
+        assert secret not in bodies
+        assert secret not in logs
+        assert secret not in json.dumps(answers)
+        assert secret not in at_rest and secret.encode().hex() not in at_rest
+
+
+TRACED_CALL = textwrap.dedent(
+    """
+    import json, sys
+    from devstack.apigateway import proxy_event
+    from devstack.lambdas import LambdaContext, load_handler
+    from devstack.stack import point_boto3_at
+    from devstack.template import ROOT
+
+    point_boto3_at(sys.argv[1])
+    handler = load_handler(ROOT / "functions/api/app.py", "lambda_handler", [ROOT / "layers/bluehooks"])
+    headers = {"Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"}
+    body = json.dumps({"url": sys.argv[3]}).encode()
+    created = handler(proxy_event("POST", "/webhooks", headers, body, "t"), LambdaContext("ApiFunction"))
+    webhook = json.loads(created["body"])
+    path = "/webhooks/" + webhook["id"] + "/rotate-secret"
+    rotated = handler(proxy_event("POST", path, headers, b"", "t"), LambdaContext("ApiFunction"))
+    print(json.dumps([webhook["secret"], json.loads(rotated["body"])["secret"]]))
+    """
+)
+
+
+def test_xray_records_no_secret(stack, company, receiver):
+    """Run the API handler as Lambda runs it with tracing on, and read what it sends the X-Ray daemon."""
+    from tests.integration.conftest import token
+
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(0.5)
+    env = {
+        **os.environ,
+        "LAMBDA_TASK_ROOT": str(ROOT / "functions/api"),
+        "AWS_LAMBDA_FUNCTION_NAME": "ApiFunction",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/bluehooks'}",
+    }
+    args = [os.environ["AWS_ENDPOINT_URL"], token(company), receiver.url("/x")]
+    run = subprocess.run(  # noqa: S603 - our interpreter, our script
+        [sys.executable, "-c", TRACED_CALL, *args], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    secrets = json.loads(run.stdout.strip().splitlines()[-1])
+    recorded = []
+    while True:
+        try:
+            recorded.append(daemon.recv(65536).decode())
+        except TimeoutError:
+            break
+    daemon.close()
+    assert any("lambda_handler" in datagram for datagram in recorded), recorded  # the tracer did record
+    assert all(secret.startswith("whsec_") for secret in secrets)
+    for secret in secrets:
+        assert not any(secret in datagram for datagram in recorded)
