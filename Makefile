@@ -7,7 +7,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench token build clean
+.PHONY: run test lint template pytest bench token replay-fanout-dlq build clean
 
 run: $(VENV)/.installed  ## start the local stack in the foreground (Ctrl-C stops it)
 	$(BIN)/python -m devstack
@@ -31,6 +31,12 @@ bench: $(VENV)/.installed
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
 	@$(BIN)/python -m devstack.token
+
+# FanoutDLQ's events back on the bus: the local stack by default; on AWS e.g.
+# make replay-fanout-dlq REPLAY_ARGS="--profile prod --stack blue-webhooks-prod"
+REPLAY_ARGS ?= --endpoint-url http://127.0.0.1:$(or $(AWS_PORT),4566)
+replay-fanout-dlq: $(VENV)/.installed  ## put FanoutDLQ's events back on the bus (after fixing the cause)
+	$(BIN)/python -m devstack.replay $(REPLAY_ARGS)
 
 build: template
 

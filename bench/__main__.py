@@ -4,15 +4,24 @@
   receiver, against the floor of a plain POST of the same body from this process.
 - burst: N events put at once, until all N deliveries arrived.
 - signing: both signature headers for a 4 KiB body, against one bare HMAC-SHA256.
+- fan-out: one event to 1, 100, 1,000 and 10,000 matching webhooks, with and without filters:
+  items read, SQS calls and time per event, against the floor of the same SendMessageBatch
+  calls made bare, in the same run.
+
+`python -m bench fanout` runs one section (signing, delivery, fanout); no argument runs all.
 """
 
 import json
 import os
 import statistics
 import sys
+import threading
 import time
 import timeit
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 
 import boto3
 import requests
@@ -23,6 +32,8 @@ from tests.receiver import Receiver, free_port
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
 BURST = int(os.environ.get("BENCH_BURST", "200"))
+FANOUT_SIZES = [int(size) for size in os.environ.get("BENCH_FANOUT_SIZES", "1,100,1000,10000").split(",")]
+FANOUT_FILTER = {"project": {"id": ["p1"]}, "currentValue": {"title": [{"prefix": "x"}]}}  # the events match it
 
 
 def percentiles(samples: list[float]) -> str:
@@ -101,6 +112,102 @@ def signing() -> None:
     )
 
 
+def fanout(running: Running) -> None:
+    """The fan-out's domain code for one event, on the emulator, beside the bare SendMessageBatch calls it made."""
+    from tests.subscriptions import subscribe
+
+    table = boto3.resource("dynamodb").Table(running.stack.ref("WebhooksTable"))
+    floor_sqs = boto3.client("sqs")  # a client of its own: its calls are not counted
+    print("fan-out of one event          items read  SQS calls  time/event   floor: bare SendMessageBatch  ratio")
+    for size in FANOUT_SIZES:
+        for pattern in (None, FANOUT_FILTER):
+            company = f"bench-fanout-{size}-{'filtered' if pattern else 'plain'}"
+            subscribe(table, company, "TODO_CREATED", size, pattern)
+            print(fanout_row(running, table, floor_sqs, company, size, pattern), flush=True)
+
+
+def fanout_row(running: Running, table, floor_sqs, company: str, size: int, pattern: dict | None) -> str:
+    from bluehooks.fanout import Fanout
+    from bluehooks.store import WebhookStore
+
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName=company)["QueueUrl"]
+    calls = Calls(table.meta.client, sqs)
+    engine = Fanout(WebhookStore(table), sqs, queue, dead_letter_url=running.stack.ref("FanoutDLQ"))
+    rounds = max(1, min(5, 2000 // size))
+    try:
+        with kept_short(queue):
+            # Accepting the event (validation, the payload built and serialized once) is part of its fan-out.
+            times = [timed(lambda n=n: engine.fan_out(bench_event(company, n))) for n in range(rounds)]
+            floor = sum(timed(partial(floor_sqs.send_message_batch, QueueUrl=queue, Entries=b)) for b in calls.batches)
+    finally:
+        calls.stop()
+        sqs.delete_queue(QueueUrl=queue)
+    per_event, floor_per_event = statistics.median(times), floor / rounds
+    return (
+        f"{size:6} webhooks, {'filters   ' if pattern else 'no filters'}  {calls.items // rounds:9}  "
+        f"{len(calls.batches) // rounds:9}  {per_event * 1000:8.1f} ms   {floor_per_event * 1000:8.1f} ms"
+        f"{'':20}{per_event / floor_per_event:5.2f}x"
+    )
+
+
+@contextmanager
+def kept_short(queue: str) -> Iterator[None]:
+    """Empties the queue all along, as DeliveryFunction's pollers would: the emulator's SendMessage
+    slows down with the queue's length (moto counts the queue for every message sent)."""
+    sqs, stop = boto3.client("sqs"), threading.Event()
+
+    def purge() -> None:
+        while not stop.wait(0.02):
+            sqs.purge_queue(QueueUrl=queue)
+
+    purger = threading.Thread(target=purge, daemon=True)
+    purger.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        purger.join()
+
+
+class Calls:
+    """Counts what the fan-out's clients do: the items its Query calls read, and the batches it sent."""
+
+    def __init__(self, dynamodb, sqs):
+        self.items = 0
+        self.batches: list[list[dict]] = []
+        self.hooks = [
+            (dynamodb, "after-call.dynamodb.Query", self._query),
+            (sqs, "before-parameter-build.sqs.SendMessageBatch", self._batch),
+        ]
+        for client, event, hook in self.hooks:
+            client.meta.events.register(event, hook)
+
+    def stop(self) -> None:
+        for client, event, hook in self.hooks:
+            client.meta.events.unregister(event, hook)
+
+    def _query(self, parsed, **_) -> None:
+        self.items += parsed.get("ScannedCount", 0)
+
+    def _batch(self, params, **_) -> None:
+        self.batches.append(params["Entries"])
+
+
+def bench_event(company: str, number: int):
+    from bluehooks.fanout import accept
+    from bluehooks.models import EventDetail
+
+    detail = {"company": {"id": company}, "project": {"id": "p1"}, "currentValue": {"n": number, "title": "x" * 512}}
+    return accept(f"bench-{company}-{number}", "TODO_CREATED", EventDetail.model_validate(detail))
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     import logging
@@ -108,11 +215,17 @@ def main() -> None:
     logging.disable(logging.WARNING)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     sys.path.insert(0, "layers/bluehooks")
-    signing()
+    os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
+    sections = sys.argv[1:] or ["signing", "delivery", "fanout"]
+    if "signing" in sections:
+        signing()
     running = Running(Settings.from_env({**os.environ, "API_PORT": str(free_port()), "AWS_PORT": str(free_port())}))
     receiver = Receiver()
     try:
-        event_to_receiver(running, receiver, boto3.client("events"))
+        if "delivery" in sections:
+            event_to_receiver(running, receiver, boto3.client("events"))
+        if "fanout" in sections:
+            fanout(running)
     finally:
         receiver.close()
         running.stop()

@@ -58,9 +58,13 @@ class FunctionPool:
         for _ in range(instances):
             self._idle.put(load_handler(path, function, layer_paths))
 
-    def invoke(self, event: dict[str, Any]) -> Any:
+    def invoke(self, event: dict[str, Any], request_id: str | None = None) -> Any:
+        """One invocation; the retries of an asynchronous invocation share its request id."""
         handler = self._idle.get()
+        context = LambdaContext(self.name, self.timeout)
+        if request_id:
+            context.aws_request_id = request_id
         try:
-            return handler(event, LambdaContext(self.name, self.timeout))
+            return handler(event, context)
         finally:
             self._idle.put(handler)

@@ -1,14 +1,14 @@
 """Event sources as Lambda drives them: SQS polling with partial batch failures, and rule taps."""
 
-import json
 import logging
 import threading
 from typing import Any
 
 import boto3
 
+from devstack.asynchronous import AsyncInvoker
 from devstack.lambdas import FunctionPool
-from devstack.template import ACCOUNT_ID, EventSource
+from devstack.template import EventSource
 
 log = logging.getLogger("devstack")
 
@@ -37,25 +37,22 @@ def sqs_record(message: dict[str, Any], source: EventSource, region: str) -> dic
     }
 
 
-def eventbridge_event(body: str) -> dict[str, Any]:
-    """The event as EventBridge hands it to a Lambda target (the emulator leaves out `account`)."""
-    event = json.loads(body)
-    event.setdefault("account", ACCOUNT_ID)
-    return event
-
-
 class Poller(threading.Thread):
     """Long-polls one queue and invokes the function as Lambda's event source mapping does.
 
     sqs: the whole batch is one invocation; reported item failures stay on the queue (with
     whatever visibility the function set), the rest are deleted; a crash leaves all of them.
-    rule: each tap message is one EventBridge event, the function's input as is.
+    rule: each tap message is one EventBridge event, invoked asynchronously (retries, then the
+    OnFailure destination); it leaves the tap once settled.
     """
 
-    def __init__(self, source: EventSource, pool: FunctionPool, region: str, stop: threading.Event):
+    def __init__(
+        self, source: EventSource, pool: FunctionPool, region: str, stop: threading.Event, async_retry_delay: float = 1
+    ):
         super().__init__(name=f"poll-{source.function}", daemon=True)
         self.source, self.pool, self.region, self.stop_event = source, pool, region, stop
         self.sqs = boto3.client("sqs", region_name=region)
+        self.asynchronous = AsyncInvoker(pool, source, self.sqs, region, stop, async_retry_delay)
 
     def run(self) -> None:
         while not self.stop_event.is_set():
@@ -79,12 +76,10 @@ class Poller(threading.Thread):
         return len(messages)
 
     def invoke(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Invoke the function; returns the messages that succeeded."""
+        """Invoke the function; returns the messages done with (succeeded, or for a rule settled)."""
+        if self.source.kind == "rule":
+            return [message for message in messages if self.asynchronous.settle(message["Body"])]
         try:
-            if self.source.kind == "rule":
-                for message in messages:
-                    self.pool.invoke(eventbridge_event(message["Body"]))
-                return messages
             response = self.pool.invoke({"Records": [sqs_record(m, self.source, self.region) for m in messages]})
         except Exception:
             log.exception("%s failed: its batch will be retried", self.source.function)

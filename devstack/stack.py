@@ -26,6 +26,8 @@ PARAMETER_OVERRIDES = {
     "MAX_WEBHOOKS_PER_COMPANY": ("MaxWebhooksPerCompany", None),
     "EVENT_BUS_NAME": ("EventBusName", None),
     "SECRET_ROTATION_OVERLAP_SECONDS": ("SecretRotationOverlapSeconds", None),
+    "DISABLE_AFTER_FAILING_SECONDS": ("DisableAfterFailingSeconds", None),
+    "DELIVERY_LOG_RETENTION_DAYS": ("DeliveryLogRetentionDays", None),
 }
 # One event source mapping or API can run this many invocations of its function at once.
 # The API runs one invocation at a time: Powertools' resolver keeps the current request in a
@@ -48,6 +50,9 @@ class Settings:
     aws_port: int = 4566
     jwt_secret: str = DEFAULT_JWT_SECRET
     parameters: dict[str, str] = field(default_factory=dict)
+    # Lambda waits about 1 and 2 minutes before retrying a failed asynchronous invocation; locally
+    # this many seconds, then twice that.
+    async_retry_delay: float = 1.0
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> "Settings":
@@ -56,6 +61,7 @@ class Settings:
             aws_port=int(env.get("AWS_PORT", 4566)),
             jwt_secret=env.get("WEBHOOKS_JWT_SECRET", DEFAULT_JWT_SECRET),
             parameters=local_parameters(env),
+            async_retry_delay=float(env.get("ASYNC_RETRY_DELAY_SECONDS", 1.0)),
         )
 
     @property
@@ -105,7 +111,10 @@ class Running:
         self.pollers = []
         for source in self.stack.sources:  # N pollers share N instances, as N concurrent invocations
             pool = self.pool(source.function, INSTANCES[source.kind])
-            self.pollers += [Poller(source, pool, REGION, self.stop_event) for _ in range(INSTANCES[source.kind])]
+            self.pollers += [
+                Poller(source, pool, REGION, self.stop_event, settings.async_retry_delay)
+                for _ in range(INSTANCES[source.kind])
+            ]
         self.api = make_server("127.0.0.1", settings.api_port, self.pool(self.stack.api_function(), INSTANCES["api"]))
         for poller in self.pollers:
             poller.start()

@@ -53,6 +53,9 @@ class EventSource:
     queue_arn: str
     batch_size: int = 10
     report_item_failures: bool = False
+    # rule: Lambda's asynchronous invocation, from the function's EventInvokeConfig
+    retries: int = 2
+    on_failure_url: str | None = None
 
 
 @dataclass
@@ -147,7 +150,13 @@ class LocalStack:
         name = self.physical_name(logical_id)
         spec = {
             key: self.resolve(props[key])
-            for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+            for key in (
+                "AttributeDefinitions",
+                "KeySchema",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "BillingMode",
+            )
             if key in props
         }
         self.dynamodb.create_table(TableName=name, **spec)
@@ -190,7 +199,7 @@ class LocalStack:
                 self._rule_tap(logical_id, event_name, spec)
             elif event["Type"] == "SQS":
                 queue_arn = self.resolve(spec["Queue"])
-                queue = next(p for p in self.physical.values() if p.get("Arn") == queue_arn)
+                queue = self._queue(queue_arn)
                 self.sources.append(
                     EventSource(
                         kind="sqs",
@@ -203,23 +212,42 @@ class LocalStack:
                 )
         return {"Ref": logical_id, "Arn": self.arn("lambda", f"function:{logical_id}")}
 
-    def _rule_tap(self, function: str, event_name: str, spec: dict[str, Any]) -> None:
-        """The rule of the template, targeting a tap queue that stands in for the function.
+    def _queue(self, arn: str) -> dict[str, Any]:
+        return next(p for p in self.physical.values() if p.get("Arn") == arn)
 
-        The tap redrives to the rule's dead-letter queue after the rule's retry attempts,
-        as EventBridge does when the target keeps failing.
+    def _rule_tap(self, function: str, event_name: str, spec: dict[str, Any]) -> None:
+        """The rule of the template, targeting a tap queue that stands in for Lambda's queue of
+        asynchronous invocations: the local stack invokes the function for each tap message with
+        Lambda's retries and OnFailure destination (devstack.asynchronous).
+
+        The rule's RetryPolicy and DeadLetterConfig cover only handing the event to Lambda, which
+        cannot fail locally; they are set on the target as the template says, and do nothing here.
         """
         bus = self.resolve(spec.get("EventBusName", "default"))
         rule_name = self.physical_name(f"{function}{event_name}")
-        tap_props: dict[str, Any] = {"VisibilityTimeout": 5}
-        if dead_letter := spec.get("DeadLetterConfig", {}).get("Arn"):
-            attempts = int(spec.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)) + 1
-            tap_props["RedrivePolicy"] = {"deadLetterTargetArn": self.resolve(dead_letter), "maxReceiveCount": attempts}
-        tap = self.queue(f"{rule_name}-tap", tap_props)
+        retries, on_failure_url = self._async_invoke_config(function)
+        timeout = int(self.function_property(function, "Timeout", 3))
+        # Never visible again while its invocations (and the short local waits between them) run.
+        tap = self.queue(f"{rule_name}-tap", {"VisibilityTimeout": (retries + 1) * timeout + 60})
+        target = {"Id": "tap", "Arn": tap["Arn"]}
+        target.update((key, self.resolve(spec[key])) for key in ("RetryPolicy", "DeadLetterConfig") if key in spec)
         self.events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(self.resolve(spec["Pattern"])))
-        self.events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap["Arn"]}])
+        self.events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[target])
         self.physical[f"{function}{event_name}"] = {"Ref": rule_name, "Arn": self.arn("events", f"rule/{rule_name}")}
-        self.sources.append(EventSource("rule", function, tap["Ref"], tap["Arn"], batch_size=1))
+        self.sources.append(
+            EventSource(
+                "rule", function, tap["Ref"], tap["Arn"], batch_size=1, retries=retries, on_failure_url=on_failure_url
+            )
+        )
+
+    def _async_invoke_config(self, function: str) -> tuple[int, str | None]:
+        """Lambda's retries of a failed asynchronous invocation (default 2), and the OnFailure queue (SQS only)."""
+        config = self.function_property(function, "EventInvokeConfig", {})
+        on_failure = config.get("DestinationConfig", {}).get("OnFailure")
+        if on_failure and (on_failure.get("Type") != "SQS" or "Destination" not in on_failure):
+            raise NotImplementedError(f"{function}: the local stack supports only an SQS OnFailure Destination")
+        url = self._queue(self.resolve(on_failure["Destination"]))["Ref"] if on_failure else None
+        return int(config.get("MaximumRetryAttempts", 2)), url
 
     # -- functions --------------------------------------------------------------------------
 

@@ -55,16 +55,24 @@ def as_proxy_result(response: Response) -> dict[str, Any]:
     }
 
 
-def answers(*statuses: HTTPStatus, success: tuple[HTTPStatus, Any] | None = None) -> dict[int, dict[str, Any]]:
+def answers(
+    *statuses: HTTPStatus, success: tuple[HTTPStatus, Any] | None = None, links_to: tuple[str, ...] = ()
+) -> dict[int, dict[str, Any]]:
     """The OpenAPI responses of a route: its success, and its error answers (JSON with a `message`).
 
-    401 and 422 are listed on every authenticated route, 422 with this API's shape.
+    401 and 422 are listed on every authenticated route, 422 with this API's shape. `links_to`
+    names the operations that take the returned webhook's id (OpenAPI links, which clients and
+    Schemathesis's stateful tests follow).
     """
     documented: dict[int, dict[str, Any]] = {}
     if success:
         status, model = success
         content = {"content": {"application/json": {"model": model}}} if model else {}
-        documented[status] = {"description": status.phrase, **content}
+        links = {
+            operation: {"operationId": operation, "parameters": {"webhook_id": "$response.body#/id"}}
+            for operation in links_to
+        }
+        documented[status] = {"description": status.phrase, **content, **({"links": links} if links else {})}
     for status in (*statuses, HTTPStatus.UNAUTHORIZED, HTTPStatus.UNPROCESSABLE_ENTITY):
         model = ValidationProblem if status == HTTPStatus.UNPROCESSABLE_ENTITY else Message
         documented[status] = {"description": status.phrase, "content": {"application/json": {"model": model}}}

@@ -19,12 +19,15 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
+from delivery_routes import delivery_router
 from webhook_routes import webhook_router
 
 from bluehooks import PRODUCT, __version__, jsonlimits
 from bluehooks.auth import authenticate, signing_key
 from bluehooks.catalog import EVENT_TYPES
 from bluehooks.config import settings
+from bluehooks.deliveries import DeliveryService
+from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, DeliveryMessage, EventType
@@ -40,23 +43,33 @@ logger = Logger()
 tracer = Tracer()
 config = settings()
 sqs = boto3.client("sqs")
+dynamodb = boto3.resource("dynamodb")
 service = WebhookService(
-    store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
+    store=WebhookStore(dynamodb.Table(config.webhooks_table)),
     vault=SecretVault(boto3.client("kms"), config.secrets_key_id),
-    enqueue=lambda message: send_delivery(message),
     policy=TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets),
     max_per_company=config.max_webhooks_per_company,
     rotation_overlap_seconds=config.secret_rotation_overlap_seconds,
+)
+deliveries = DeliveryService(
+    webhooks=service,
+    log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
+    enqueue=lambda messages: send_deliveries(messages),
 )
 app = APIGatewayRestResolver(enable_validation=True)
 SECURITY = {"security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")}, "security": [{"bearerAuth": []}]}
 app.enable_swagger(path="/docs", title=TITLE, version=__version__, **SECURITY)
 
 
-def send_delivery(message: DeliveryMessage) -> None:
-    sqs.send_message(
-        QueueUrl=config.delivery_queue_url, MessageBody=jsonlimits.dumps_ascii(message.model_dump(mode="json"))
-    )
+def send_deliveries(messages: list[DeliveryMessage]) -> None:
+    for start in range(0, len(messages), 10):  # SendMessageBatch takes ten at most
+        entries = [
+            {"Id": str(i), "MessageBody": jsonlimits.dumps_ascii(message.model_dump(mode="json"))}
+            for i, message in enumerate(messages[start : start + 10])
+        ]
+        failed = sqs.send_message_batch(QueueUrl=config.delivery_queue_url, Entries=entries).get("Failed")
+        if failed:
+            raise RuntimeError(f"{len(failed)} deliveries could not be queued")
 
 
 def current_caller() -> Caller:
@@ -64,6 +77,7 @@ def current_caller() -> Caller:
 
 
 app.include_router(webhook_router(service, current_caller))
+app.include_router(delivery_router(deliveries, current_caller))
 
 
 @app.exception_handler(DomainError)

@@ -10,10 +10,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from bluehooks.management import WebhookService
-from bluehooks.models import Caller, SecretRotation, TestDelivery, Webhook, WebhookCreate, WebhookPage, WebhookUpdate
+from bluehooks.models import Caller, SecretRotation, Webhook, WebhookCreate, WebhookPage, WebhookUpdate
 
 WRITE = (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND)
 ONE = "/webhooks/<webhook_id>"
+ONE_WEBHOOK_OPERATIONS = ("getWebhook", "updateWebhook", "rotateSecret", "sendTest", "deleteWebhook")
 
 
 def webhook_router(service: WebhookService, caller: Callable[[], Caller]) -> Router:
@@ -42,6 +43,7 @@ def webhook_router(service: WebhookService, caller: Callable[[], Caller]) -> Rou
 
     @router.get(
         ONE,
+        operation_id="getWebhook",
         summary="One webhook (its secret is null)",
         responses=answers(HTTPStatus.NOT_FOUND, success=(HTTPStatus.OK, Webhook)),
     )
@@ -50,6 +52,7 @@ def webhook_router(service: WebhookService, caller: Callable[[], Caller]) -> Rou
 
     @router.patch(
         ONE,
+        operation_id="updateWebhook",
         summary="Change a webhook: only the fields sent change; re-enabling makes it HEALTHY",
         responses=answers(*BODY_ANSWERS, *WRITE, HTTPStatus.SERVICE_UNAVAILABLE, success=(HTTPStatus.OK, Webhook)),
     )
@@ -58,6 +61,7 @@ def webhook_router(service: WebhookService, caller: Callable[[], Caller]) -> Rou
 
     @router.delete(
         ONE,
+        operation_id="deleteWebhook",
         summary="Delete a webhook; nothing is delivered to it afterwards",
         responses=answers(*WRITE, HTTPStatus.SERVICE_UNAVAILABLE, success=(HTTPStatus.NO_CONTENT, None)),
     )
@@ -67,18 +71,11 @@ def webhook_router(service: WebhookService, caller: Callable[[], Caller]) -> Rou
 
     @router.post(
         f"{ONE}/rotate-secret",
+        operation_id="rotateSecret",
         summary="Rotate the secret: the new one is returned this once; the old one keeps signing for the overlap",
         responses=answers(*BODY_ANSWERS, *WRITE, HTTPStatus.SERVICE_UNAVAILABLE, success=(HTTPStatus.OK, Webhook)),
     )
     def rotate_secret(webhook_id: str, body: Annotated[SecretRotation | None, Body()] = None) -> Webhook:
         return service.rotate_secret(caller(), webhook_id, body or SecretRotation())
-
-    @router.post(
-        f"{ONE}/test",
-        summary="Queue a WEBHOOK_TEST delivery to this webhook (signed, retried and logged as any other)",
-        responses=answers(*WRITE, success=(HTTPStatus.ACCEPTED, TestDelivery)),
-    )
-    def send_test(webhook_id: str) -> tuple[TestDelivery, int]:
-        return service.send_test(caller(), webhook_id), HTTPStatus.ACCEPTED
 
     return router

@@ -6,6 +6,7 @@ message is made visible at once and the queue's redrive policy moves it to Deliv
 """
 
 import asyncio
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import boto3
@@ -16,7 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from bluehooks.config import settings
-from bluehooks.delivery import Deliverer
+from bluehooks.delivery import Deliverer, disabled_event
+from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
 from bluehooks.outbound import TargetPolicy, pinned_session
 from bluehooks.store import WebhookStore
@@ -27,12 +29,19 @@ tracer = Tracer()
 metrics = Metrics()
 config = settings()
 sqs = boto3.client("sqs")
+events = boto3.client("events")
+dynamodb = boto3.resource("dynamodb")
 deliverer = Deliverer(
-    store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
+    store=WebhookStore(dynamodb.Table(config.webhooks_table)),
+    log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
     vault=SecretVault(boto3.client("kms"), config.secrets_key_id),
     session=pinned_session(TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)),
     timeout=config.delivery_timeout_seconds,
     schedule=config.retry_schedule,
+    disable_after=timedelta(seconds=config.disable_after_failing_seconds),
+    announce=lambda webhook, reason: events.put_events(
+        Entries=[disabled_event(webhook, reason, config.event_bus_name)]
+    ),
 )
 # Records of one batch are delivered concurrently: a slow receiver never holds up the others.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -66,7 +75,14 @@ def _redeliver(record: SQSRecord, delay: int, reason: str) -> NoReturn:
 
 
 async def deliver_async(record: SQSRecord) -> None:
-    await asyncio.to_thread(deliver, record)
+    try:
+        await asyncio.to_thread(deliver, record)
+    except RedeliverLater:
+        raise
+    except Exception:
+        # The batch processor reports the record as failed (it comes back); say why, here.
+        logger.exception("delivery crashed", extra={"messageId": record.message_id})
+        raise
 
 
 @logger.inject_lambda_context

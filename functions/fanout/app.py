@@ -1,4 +1,9 @@
-"""FanoutFunction: an event from the bus → one DeliveryQueue message per matching webhook."""
+"""FanoutFunction: an event from the bus → one DeliveryQueue message per matching webhook.
+
+EventBridge invokes it asynchronously: an error here gets Lambda's two retries, then the event
+goes to FanoutDLQ in an OnFailure record (template.yaml, EventInvokeConfig). Events that can
+never be fanned out are not errors: they go to FanoutDLQ at once, with the reason.
+"""
 
 from typing import Any
 
@@ -14,7 +19,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
 
 from bluehooks.config import settings
-from bluehooks.fanout import Fanout
+from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept
 from bluehooks.models import EventDetail
 from bluehooks.store import WebhookStore
 
@@ -28,10 +33,10 @@ fanout = Fanout(
     queue_url=config.delivery_queue_url,
     dead_letter_url=config.fanout_dlq_url,
 )
-# The producer's event id (else EventBridge's) keys the whole fan-out: a redelivered event
-# is fanned out once. If the fan-out fails half-way, the retry re-runs it with the same
-# delivery ids, so receivers deduplicate on webhook-id. Rejected events are not recorded,
-# so a corrected event sent again with the same id is fanned out.
+# (company, event type, event id) keys the whole fan-out: a redelivered event is fanned out
+# once. If the fan-out fails half-way, the retry re-runs it with the same delivery ids, so
+# receivers deduplicate on webhook-id. Only accepted events reach this section, so a rejected
+# event is not remembered: corrected and sent again with the same id, it is fanned out.
 idempotency = IdempotencyConfig(expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table)
 
@@ -40,9 +45,18 @@ class BlueEvent(EventBridgeModel):
     detail: EventDetail
 
 
-@idempotent_function(data_keyword_argument="event_id", config=idempotency, persistence_store=persistence)
-def fan_out_once(event_id: str, blue_event: BlueEvent, raw_event: dict[str, Any]) -> dict[str, Any]:
-    return fanout.fan_out(event_id, blue_event.detail_type, blue_event.detail, raw_event)
+def accepted(event: dict[str, Any]) -> AcceptedEvent:
+    """The producer's event, validated; Rejected with the reason otherwise."""
+    try:
+        blue_event = BlueEvent.model_validate(event)
+    except ValidationError as exc:
+        raise Rejected(f"invalid event: {exc.errors(include_url=False, include_input=False)}") from None
+    return accept(blue_event.detail.id or blue_event.id, blue_event.detail_type, blue_event.detail)
+
+
+@idempotent_function(data_keyword_argument="key", config=idempotency, persistence_store=persistence)
+def fan_out_once(key: dict[str, str], event: AcceptedEvent) -> dict[str, Any]:
+    return fanout.fan_out(event)
 
 
 @logger.inject_lambda_context
@@ -51,10 +65,10 @@ def fan_out_once(event_id: str, blue_event: BlueEvent, raw_event: dict[str, Any]
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     try:
-        blue_event = BlueEvent.model_validate(event)
-    except ValidationError as exc:
+        blue_event = accepted(event)
+    except Rejected as exc:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return fanout.reject(event, f"invalid event: {exc.errors(include_url=False, include_input=False)}")
-    result = fan_out_once(event_id=blue_event.detail.id or blue_event.id, blue_event=blue_event, raw_event=event)
+        return fanout.reject(event, str(exc))
+    result = fan_out_once(key=blue_event.key, event=blue_event)
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
     return result

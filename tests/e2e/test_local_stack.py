@@ -10,12 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
 from devstack.token import mint
-from tests.receiver import free_port
+from tests.e2e.localstack import LocalStackProcess
 from tests.verify import assert_signed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,39 +23,10 @@ SECRET = "e2e-jwt-secret-e2e-jwt-secret-e2e"
 
 @pytest.fixture(scope="module")
 def local_stack():
-    api_port, aws_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "API_PORT": str(api_port),
-        "AWS_PORT": str(aws_port),
-        "WEBHOOKS_JWT_SECRET": SECRET,
-        "RETRY_SCHEDULE": "0,1,1",
-        "DELIVERY_TIMEOUT_SECONDS": "2",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    ready = ""
-    deadline = time.monotonic() + 60
-    while "ready" not in ready and time.monotonic() < deadline and process.poll() is None:
-        ready = process.stdout.readline()
-    assert "ready" in ready, f"the local stack did not start: {ready}"
-    aws = f"http://127.0.0.1:{aws_port}"
-    clients = {
-        name: boto3.client(
-            name, endpoint_url=aws, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-        )
-        for name in ("events", "sqs")
-    }
-    yield {"api": f"http://127.0.0.1:{api_port}", "ready": ready, "process": process, **clients}
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+    stack = LocalStackProcess(WEBHOOKS_JWT_SECRET=SECRET, RETRY_SCHEDULE="0,1,1", DELIVERY_TIMEOUT_SECONDS="2")
+    clients = {name: stack.client(name) for name in ("events", "sqs")}
+    yield {"api": stack.api, "ready": stack.ready, "process": stack.process, **clients}
+    stack.stop()
 
 
 def create_webhook(stack, company: str, url: str) -> dict:

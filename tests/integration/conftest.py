@@ -27,6 +27,7 @@ PARAMETERS = {
     "DeliveryTimeoutSeconds": "1",
     "MaxWebhooksPerCompany": "6",
     "SecretRotationOverlapSeconds": "3",
+    "DisableAfterFailingSeconds": "5",
 }
 
 
@@ -75,7 +76,9 @@ def company() -> str:
 
 def token(company: str, role: str = "ADMIN", sub: str = "user-1", **claims: Any) -> str:
     claims = {"sub": sub, "company": company, "role": role, "exp": int(time.time()) + 600, **claims}
-    return jwt.encode({name: value for name, value in claims.items() if value is not None}, JWT_SECRET, algorithm="HS256")
+    return jwt.encode(
+        {name: value for name, value in claims.items() if value is not None}, JWT_SECRET, algorithm="HS256"
+    )
 
 
 class Api:

@@ -1,8 +1,18 @@
 """FanoutFunction with EventBridge-shaped events: the index query, matching, SQS batches, DLQ."""
 
-import boto3
+import inspect
+import json
+from collections import Counter
+from contextlib import contextmanager
 
+import boto3
+import pytest
+
+from bluehooks import fanout as fanout_module
+from bluehooks import filters
+from bluehooks.fanout import EnqueueFailed
 from tests.integration.conftest import bus_event, queued, sample
+from tests.subscriptions import subscribe
 
 
 def make(api, **fields) -> dict:
@@ -91,3 +101,217 @@ def test_a_corrected_event_with_the_same_id_is_fanned_out(api, handlers, queues,
     broken = {**event, "detail": {**event["detail"], "company": None}}
     assert "rejected" in fan_out(handlers, broken)
     assert fan_out(handlers, event)["queued"] == 1
+
+
+def the_fanout(handlers) -> fanout_module.Fanout:
+    """The Fanout the handler module built (under its decorators), to observe or wrap its clients."""
+    return inspect.unwrap(handlers["fanout"]).__globals__["fanout"]
+
+
+def dead_letters(queues) -> list[dict]:
+    """FanoutDLQ's messages: the raw body, the parsed body and the reason."""
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=queues["FanoutDLQ"], MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    return [
+        {"raw": m["Body"], "body": json.loads(m["Body"]), "reason": m["MessageAttributes"]["reason"]["StringValue"]}
+        for m in messages.get("Messages", [])
+    ]
+
+
+def with_id(event: dict, producer_id: str) -> dict:
+    event["detail"]["id"] = producer_id
+    return event
+
+
+def nested(levels: int):
+    value: object = "leaf"
+    for _ in range(levels):
+        value = {"down": value}
+    return value
+
+
+def test_a_current_value_255_levels_deep_is_dead_lettered_whole(api, handlers, queues, company):
+    make(api)
+    event = bus_event(company, currentValue=nested(255))
+    assert "nested deeper than 32 levels" in fan_out(handlers, event)["rejected"]
+    (dead,) = dead_letters(queues)
+    assert "nested deeper than 32 levels" in dead["reason"]
+    assert dead["body"] == event
+    assert queued(queues["DeliveryQueue"]) == []
+
+
+@pytest.mark.parametrize(
+    "current_value",
+    [{"title": "lone \ud800 high"}, {"lone \udc00 key": 1}, {"title": "\uffff"}, ["\ufffe"]],
+)
+def test_unrepresentable_characters_are_dead_lettered_whole_as_ascii_json(
+    api, handlers, queues, company, current_value
+):
+    make(api)
+    event = bus_event(company, currentValue=current_value)
+    assert "lone surrogate, U+FFFE or U+FFFF" in fan_out(handlers, event)["rejected"]
+    (dead,) = dead_letters(queues)
+    assert dead["raw"].isascii() and dead["body"] == event
+    assert queued(queues["DeliveryQueue"]) == []
+
+
+def test_an_event_too_large_to_deliver_is_dead_lettered_whole(api, handlers, queues, company):
+    make(api)
+    event = bus_event(company, currentValue={"text": "x" * fanout_module.MAX_PAYLOAD_BYTES})
+    assert "exceeds" in fan_out(handlers, event)["rejected"]
+    (dead,) = dead_letters(queues)
+    assert dead["body"] == event
+    assert queued(queues["DeliveryQueue"]) == []
+
+
+def test_an_event_with_an_empty_company_id_is_dead_lettered(handlers, queues, company):
+    assert "company.id is empty" in fan_out(handlers, bus_event(""))["rejected"]
+    assert len(dead_letters(queues)) == 1
+
+
+def test_delivery_messages_are_ascii_json(api, handlers, queues, company):
+    make(api)
+    fan_out(handlers, bus_event(company, currentValue={"title": "Grüße 😀"}))
+    raw = boto3.client("sqs").receive_message(QueueUrl=queues["DeliveryQueue"])["Messages"][0]["Body"]
+    assert raw.isascii() and json.loads(raw)["payload"]["currentValue"] == {"title": "Grüße 😀"}
+
+
+class FlakySqs:
+    """The real SQS client, but the first entry of each of the first `failing` SendMessageBatch calls fails."""
+
+    def __init__(self, real, failing: int):
+        self.real, self.failing, self.calls = real, failing, []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:  # boto3's argument names
+        self.calls.append([entry["Id"] for entry in Entries])
+        if len(self.calls) > self.failing:
+            return self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+        sent = self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries[1:]) if len(Entries) > 1 else {}
+        failure = {"Id": Entries[0]["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"}
+        return {"Successful": sent.get("Successful", []), "Failed": [failure]}
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def test_a_partial_batch_failure_resends_only_the_failed_entries(api, handlers, queues, company, monkeypatch):
+    wanted = {make(api)["id"] for _ in range(4)}
+    flaky = FlakySqs(the_fanout(handlers).sqs, failing=1)
+    monkeypatch.setattr(the_fanout(handlers), "sqs", flaky)
+
+    assert fan_out(handlers, bus_event(company))["queued"] == 4
+    assert flaky.calls == [["0", "1", "2", "3"], ["0"]]
+    assert {m["webhookId"] for m in queued(queues["DeliveryQueue"])} == wanted
+
+
+def test_a_lasting_batch_failure_fails_the_invocation_and_its_retry_resends_the_same_ids(
+    api, handlers, queues, company, monkeypatch
+):
+    for _ in range(4):
+        make(api)
+    event = bus_event(company)
+    real = the_fanout(handlers).sqs
+    flaky = FlakySqs(real, failing=99)
+    monkeypatch.setattr(the_fanout(handlers), "sqs", flaky)
+    with pytest.raises(EnqueueFailed, match="1 of 4"):
+        fan_out(handlers, event)
+    assert flaky.calls == [["0", "1", "2", "3"], ["0"], ["0"]]  # the failed entry only, SEND_TRIES in all
+    first_try = {m["deliveryId"] for m in queued(queues["DeliveryQueue"])}
+    assert len(first_try) == 3
+
+    monkeypatch.setattr(the_fanout(handlers), "sqs", real)  # Lambda's retry: not remembered as done
+    assert fan_out(handlers, event)["queued"] == 4
+    messages = queued(queues["DeliveryQueue"])
+    assert len(messages) == 7 and first_try < {m["deliveryId"] for m in messages}
+    assert len({m["deliveryId"] for m in messages}) == 4
+
+
+def test_the_same_producer_id_from_two_companies_is_fanned_out_for_both(handlers, queues):
+    from tests.integration.conftest import Api
+
+    companies = [f"twin-{n}" for n in range(2)]
+    for name in companies:
+        make(Api(handlers["api"], name))
+    first, second = (with_id(bus_event(name), "same-producer-id") for name in companies)
+    assert fan_out(handlers, first)["queued"] == 1
+    assert fan_out(handlers, second)["queued"] == 1
+    assert {m["companyId"] for m in queued(queues["DeliveryQueue"])} == set(companies)
+
+
+def test_the_same_producer_id_with_two_event_types_is_two_events(api, handlers, queues, company):
+    make(api)
+    fan_out(handlers, with_id(bus_event(company, "TODO_CREATED"), "same-id"))
+    fan_out(handlers, with_id(bus_event(company, "TODO_DELETED"), "same-id"))
+    messages = queued(queues["DeliveryQueue"])
+    assert sorted(m["event"] for m in messages) == ["TODO_CREATED", "TODO_DELETED"]
+    assert len({m["deliveryId"] for m in messages}) == 2  # receivers must not drop one as a duplicate
+
+
+@pytest.mark.parametrize(
+    ("broken", "fixed"),
+    [
+        ({"currentValue": {"title": "bad \udfff"}}, {"currentValue": {"title": "good"}}),
+        ({"detail-type": "TODO_EXPLODED"}, {"detail-type": "TODO_CREATED"}),
+    ],
+)
+def test_a_rejected_event_is_not_remembered_its_correction_with_the_same_id_is_fanned_out(
+    api, handlers, queues, company, broken, fixed
+):
+    make(api)
+    event = with_id(bus_event(company), "corrected-later")
+    corrected = {**event, **{k: v for k, v in fixed.items() if k == "detail-type"}}
+    corrected["detail"] = {**event["detail"], **{k: v for k, v in fixed.items() if k != "detail-type"}}
+    rejected = {**event, **{k: v for k, v in broken.items() if k == "detail-type"}}
+    rejected["detail"] = {**event["detail"], **{k: v for k, v in broken.items() if k != "detail-type"}}
+
+    assert "rejected" in fan_out(handlers, rejected)
+    assert "rejected" in fan_out(handlers, rejected)  # rejected again, not answered from a record
+    assert len(dead_letters(queues)) == 2
+    assert fan_out(handlers, corrected)["queued"] == 1
+
+
+@contextmanager
+def items_read(table):
+    """What the table's Query calls read, from each response's Count and ScannedCount."""
+    counts: Counter = Counter()
+
+    def count(parsed, **_):
+        counts.update(queries=1, items=parsed.get("Count", 0), scanned=parsed.get("ScannedCount", 0))
+
+    events = table.meta.client.meta.events
+    events.register("after-call.dynamodb.Query", count)
+    try:
+        yield counts
+    finally:
+        events.unregister("after-call.dynamodb.Query", count)
+
+
+def counting(function, calls: Counter, name: str):
+    def counted(*args, **kwargs):
+        calls[name] += 1
+        return function(*args, **kwargs)
+
+    return counted
+
+
+def test_ten_thousand_webhooks_ten_candidates_reads_ten_items(stack, handlers, queues, company, monkeypatch):
+    table = the_fanout(handlers).store.table
+    others = ("COMMENT_CREATED", "TODO_UPDATED", "TODO_DELETED", "TODO_MOVED", "TODO_TAG_ADDED")
+    for number, other in enumerate(others):
+        subscribe(table, company, other, 1998, first=number * 1998)
+    urgent = {"currentValue": {"title": [{"prefix": "urgent"}]}}
+    subscribe(table, company, "TODO_CREATED", 4, urgent, first=10_000)
+    subscribe(table, company, "TODO_CREATED", 3, {"currentValue": {"title": ["later"]}}, first=10_004)
+    wanted = subscribe(table, company, "TODO_CREATED", 3, None, first=10_007)
+    calls: Counter = Counter()
+    monkeypatch.setattr(fanout_module, "event_payload", counting(fanout_module.event_payload, calls, "payload"))
+    monkeypatch.setattr(filters, "matches", counting(filters.matches, calls, "filters"))
+
+    with items_read(table) as reads:
+        result = fan_out(handlers, bus_event(company, currentValue={"title": "urgent: fix"}))
+
+    assert reads == {"queries": 2, "items": 10, "scanned": 10}  # (company, type) and (company, "*")
+    assert result["subscribed"] == 10 and result["queued"] == 7
+    assert calls == {"payload": 1, "filters": 7}  # one payload per event; filters of the candidates only
+    queued_ids = {m["webhookId"] for m in queued(queues["DeliveryQueue"])}
+    assert len(queued_ids) == 7 and set(wanted) <= queued_ids

@@ -49,3 +49,15 @@ def test_the_sample_sqs_batch_is_a_valid_delivery_input(handlers, queues):
     assert handlers["delivery"](sample("delivery-sqs-batch.json"), LambdaContext("DeliveryFunction")) == {
         "batchItemFailures": []
     }
+
+
+def test_the_rule_invokes_the_fanout_asynchronously_with_the_templates_on_failure_queue(stack, queues):
+    (source,) = [source for source in stack.sources if source.kind == "rule"]
+    assert (source.function, source.retries, source.on_failure_url) == ("FanoutFunction", 2, queues["FanoutDLQ"])
+    tap = boto3.client("sqs").get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=["All"])["Attributes"]
+    assert "RedrivePolicy" not in tap  # function errors are Lambda's to retry, not the tap's
+    assert int(tap["VisibilityTimeout"]) > 3 * 30  # three invocations of the fan-out's timeout
+    rule = stack.physical["FanoutFunctionBlueEvents"]["Ref"]
+    (target,) = boto3.client("events").list_targets_by_rule(Rule=rule, EventBusName="blue-events")["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 185  # the hand-off's, as the template says
+    assert target["DeadLetterConfig"]["Arn"].endswith(":blue-webhooks-local-FanoutDLQ")

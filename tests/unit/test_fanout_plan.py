@@ -4,7 +4,21 @@ import json
 
 import pytest
 
-from bluehooks.fanout import MAX_BATCH_BYTES, batches, delivery_id, plan
+from bluehooks import jsonlimits
+from bluehooks.fanout import (
+    MAX_BATCH_BYTES,
+    MAX_DEAD_LETTER_BYTES,
+    MAX_PAYLOAD_BYTES,
+    MAX_REASON_CHARS,
+    Rejected,
+    accept,
+    attribute_text,
+    batches,
+    dead_letter_body,
+    delivery_id,
+    message_body,
+    plan,
+)
 from bluehooks.models import EventDetail, Metadata, Webhook
 from bluehooks.payload import delivery_body, event_payload
 
@@ -23,8 +37,12 @@ def entry(webhook_id, project_ids=(), enabled=True, **extra):
     return {"webhookId": webhook_id, "enabled": enabled, "projectIds": list(project_ids), **extra}
 
 
+def accepted(event_detail=None, event=EVENT, event_id="evt-1"):
+    return accept(event_id, event, event_detail or detail("p1"))
+
+
 def planned_ids(event_detail, entries):
-    return [message.webhookId for message in plan("evt-1", EVENT, event_detail, entries)]
+    return [message.webhookId for message in plan(accepted(event_detail), entries)]
 
 
 def test_disabled_webhook_skipped():
@@ -50,22 +68,28 @@ def test_int_project_id_matches_text():
 
 
 def test_messages_carry_event_and_company():
-    (message,) = plan("evt-1", EVENT, detail("p1"), [entry("wh_a")])
+    event = accepted()
+    (message,) = plan(event, [entry("wh_a")])
     assert message.eventId == "evt-1"
     assert message.event == EVENT
     assert message.companyId == "c1"
-    assert message.deliveryId == delivery_id("evt-1", "wh_a")
+    assert message.deliveryId == delivery_id(event, "wh_a")
     assert message.payload["event"] == EVENT
 
 
 def test_delivery_id_stable_and_distinct():
-    assert delivery_id("evt-1", "wh_a") == delivery_id("evt-1", "wh_a")
-    assert delivery_id("evt-1", "wh_a") != delivery_id("evt-1", "wh_b")
-    assert delivery_id("evt-1", "wh_a") != delivery_id("evt-2", "wh_a")
+    event = accepted()
+    assert delivery_id(event, "wh_a") == delivery_id(accepted(), "wh_a")
+    assert delivery_id(event, "wh_a") != delivery_id(event, "wh_b")
+    assert delivery_id(event, "wh_a") != delivery_id(accepted(event_id="evt-2"), "wh_a")
+    # The idempotency key's other parts: the same producer id from another company or type is another event.
+    assert delivery_id(event, "wh_a") != delivery_id(accepted(event="TODO_UPDATED"), "wh_a")
+    other_company = detail("p1", company={"id": "c2"})
+    assert delivery_id(event, "wh_a") != delivery_id(accepted(other_company), "wh_a")
 
 
 def test_delivery_id_separates_fields():
-    assert delivery_id("ab", "c") != delivery_id("a", "bc")
+    assert delivery_id(accepted(event_id="ab"), "c") != delivery_id(accepted(event_id="a"), "bc")
 
 
 def _keys(value):
@@ -80,7 +104,7 @@ def _keys(value):
 
 def test_messages_never_carry_a_secret():
     entries = [entry("wh_a", secret=SECRET), entry("wh_b", ["p1"], secret=SECRET)]
-    messages = plan("evt-1", EVENT, detail("p1"), entries)
+    messages = plan(accepted(), entries)
     assert len(messages) == 2
     for message in messages:
         body = message.model_dump_json()
@@ -160,3 +184,101 @@ def test_delivery_body_is_compact_utf8(webhook):
     assert b"\\u" not in body
     assert b", " not in body
     assert b'": ' not in body
+
+
+def nested(levels: int):
+    value: object = "leaf"
+    for _ in range(levels):
+        value = {"down": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("event", "fields", "reason"),
+    [
+        ("TODO_EXPLODED", {}, "unknown event type"),
+        ("WEBHOOK_DISABLED", {}, "unknown event type"),  # put on the bus by the platform, never fanned out
+        (EVENT, {"company": {"id": ""}}, "company.id is empty"),
+        (EVENT, {"currentValue": nested(255)}, "nested deeper"),
+        (EVENT, {"currentValue": {"title": "lone \ud800 surrogate"}}, "lone surrogate"),
+        (EVENT, {"previousValue": {"bad\udfff key": 1}}, "lone surrogate"),
+        (EVENT, {"currentValue": {"title": "\ufffe"}}, "FFFE"),
+        (EVENT, {"currentValue": {"n": float("nan")}}, "NaN"),
+        (EVENT, {"user": {"id": "u1", "extra": nested(40)}}, "nested deeper"),
+        (EVENT, {"currentValue": {"text": "x" * MAX_PAYLOAD_BYTES}}, "exceeds"),
+        (EVENT, {"currentValue": {"text": "é" * (MAX_PAYLOAD_BYTES // 5)}}, "exceeds"),  # 6 bytes each, escaped
+    ],
+)
+def test_events_no_webhook_could_receive_are_rejected_with_the_reason(event, fields, reason):
+    with pytest.raises(Rejected, match=reason):
+        accept("evt-1", event, detail("p1", **fields))
+
+
+def test_the_deepest_accepted_payload_is_a_queueable_message():
+    deepest = None
+    for levels in range(jsonlimits.MAX_DEPTH + 2):
+        try:
+            deepest = accept("evt-1", EVENT, detail("p1", currentValue=nested(levels)))
+        except Rejected:
+            break
+    (message,) = plan(deepest, [entry("wh_a")])
+    assert jsonlimits.refusal(json.loads(message_body(message, deepest.payload_json))) is None
+
+
+def test_message_body_is_the_message_as_ascii_json():
+    event = accepted(detail("p1", currentValue={"title": "Grüße ✓ 日本 😀"}))
+    (message,) = plan(event, [entry("wh_a")])
+    body = message_body(message, event.payload_json)
+    assert body.isascii()
+    assert json.loads(body) == json.loads(message.model_dump_json())
+
+
+def test_every_delivery_carries_the_payload_serialized_once():
+    event = accepted()
+    messages = plan(event, [entry(f"wh_{i}") for i in range(3)])
+    assert all(message.payload == event.payload for message in messages)
+    assert all(message_body(m, event.payload_json).endswith(f',"payload":{event.payload_json}}}') for m in messages)
+
+
+def test_filters_apply_to_the_payload_after_enabled_and_projects():
+    event = accepted(detail("p1", currentValue={"title": "urgent: fix", "points": 5}))
+    entries = [
+        entry("wh_prefix", filter={"currentValue": {"title": [{"prefix": "urgent"}]}}),
+        entry("wh_numeric", filter={"currentValue": {"points": [{"numeric": [">", 10]}]}}),
+        entry("wh_event", filter={"event": [EVENT], "project": {"id": ["p1"]}}),
+        entry("wh_none", filter=None),
+        entry("wh_other_project", ["p2"], filter={"event": [EVENT]}),
+        entry("wh_disabled", enabled=False, filter={"event": [EVENT]}),
+    ]
+    assert [message.webhookId for message in plan(event, entries)] == ["wh_prefix", "wh_event", "wh_none"]
+
+
+@pytest.mark.parametrize(
+    "raw_event",
+    [
+        {"detail": {"currentValue": {"t": "lone \ud800"}}},
+        {"detail": {"\udfff": nested(255)}},
+        {"detail": {"n": float("nan"), "i": float("-inf")}},
+        "just a string",
+        ["a", "list"],
+    ],
+)
+def test_dead_letter_bodies_are_ascii_json_holding_the_whole_event(raw_event):
+    body, note = dead_letter_body(raw_event)
+    assert note is None and body.isascii()
+    if isinstance(raw_event, dict) and "n" in raw_event["detail"]:
+        assert json.loads(body)["detail"]["i"] == float("-inf")
+    else:
+        assert json.loads(body) == raw_event
+
+
+def test_a_dead_letter_body_too_large_for_sqs_is_cut_and_says_so():
+    body, note = dead_letter_body({"detail": {"text": "\u00e9" * MAX_DEAD_LETTER_BYTES}})
+    assert len(body) <= MAX_DEAD_LETTER_BYTES and body.isascii()
+    assert json.loads(body)["truncatedEvent"].startswith('{"detail":{"text":"\\u00e9')
+    assert "too large to keep whole" in note
+
+
+def test_reasons_are_ascii_and_bounded():
+    assert attribute_text("bad \ud800 here") == "bad \\ud800 here"
+    assert len(attribute_text("\ud800" * 5000)) == MAX_REASON_CHARS

@@ -1,92 +1,296 @@
-"""Outbound: URL rules, SSRF address checks, and the pinned POST against a loopback receiver."""
+"""Outbound: URL rules, SSRF address checks, and the pinned POST against a loopback receiver.
 
+No test here connects anywhere but loopback: the autouse guard fails any test whose traffic
+would leave the machine, and the public addresses used only go through `check_url`, which
+resolves IP literals locally and never connects.
+"""
+
+import ipaddress
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
+import urllib3.util.connection
 
 from bluehooks.outbound import (
     EXCERPT_BYTES,
+    PinnedAddressAdapter,
     TargetPolicy,
     TargetRefused,
     address_refusal,
     check_url,
     pinned_session,
     post,
+    resolve_public,
 )
+from tests.hostile_urls import HOSTILE_URLS, LOOPBACK_URLS
 
+PRODUCTION = TargetPolicy(allow_http=False, allow_loopback=False)
 HTTP_NO_LOOPBACK = TargetPolicy(allow_http=True, allow_loopback=False)
 HTTP_LOOPBACK = TargetPolicy(allow_http=True, allow_loopback=True)
 
-HOSTILE_URLS = [
-    "http://127.0.0.1/",
-    "http://localhost/",
-    "http://2130706433/",
-    "http://0x7f000001/",
-    "http://0x7f.1/",
-    "http://017700000001/",
-    "http://127.1/",
-    "http://0177.0.0.1/",
-    "http://[::1]/",
-    "http://[::ffff:127.0.0.1]/",
-    "http://[::ffff:7f00:1]/",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://[fd00:ec2::254]/",
-    "http://10.0.0.1/",
-    "http://172.16.5.4/",
-    "http://192.168.1.1/",
-    "http://100.64.0.1/",
-    "http://0.0.0.0/",
-    "http://0/",
-    "http://224.0.0.1/",
-    "http://[ff02::1]/",
-    "http://[fe80::1]/",
-    "http://[fc00::1]/",
-    "http://[64:ff9b::7f00:1]/",
-    "http://[2002:7f00:1::]/",
-]
+PUBLIC_V4 = "93.184.215.14"
+PUBLIC_V6 = "2606:4700:4700::1111"
 
+BODY = '{"event":"TODO_CREATED","name":"héllo"}'.encode()
+HEADERS = {"Content-Type": "application/json"}
 
-@pytest.mark.parametrize("url", HOSTILE_URLS)
-def test_hostile_addresses_refused(url):
-    with pytest.raises(TargetRefused):
-        check_url(url, HTTP_NO_LOOPBACK)
-
-
-@pytest.mark.parametrize(
-    ("url", "policy"),
-    [
-        ("ftp://93.184.216.34/", HTTP_NO_LOOPBACK),
-        ("https://user:pw@93.184.216.34/", HTTP_NO_LOOPBACK),
-        ("https://93.184.216.34/" + "a" * 2048, HTTP_NO_LOOPBACK),
-        ("http://93.184.216.34/", TargetPolicy(allow_http=False)),
-        ("https://nonexistent.invalid/", HTTP_NO_LOOPBACK),
-        ("http://10.0.0.1/", HTTP_LOOPBACK),
-    ],
-    ids=["ftp", "userinfo", "too-long", "http-not-allowed", "unresolvable", "private-with-loopback-allowed"],
+HOSTILE = pytest.mark.parametrize(
+    ("url", "why"), HOSTILE_URLS, ids=[f"{i}-{why}" for i, (_, why) in enumerate(HOSTILE_URLS)]
 )
-def test_bad_urls_refused(url, policy):
+
+
+@pytest.fixture(autouse=True)
+def only_loopback_connections(monkeypatch):
+    """Fail the test if anything tries to open a connection to a non-loopback address."""
+    real, attempts = urllib3.util.connection.create_connection, []
+
+    def guarded(address, *args, **kwargs):
+        try:
+            loopback = ipaddress.ip_address(address[0]).is_loopback
+        except ValueError:
+            loopback = False  # the adapter must connect to the checked IP, never to a name
+        if not loopback:
+            attempts.append(address)
+            raise AssertionError(f"connection attempted to {address}")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", guarded)
+    yield
+    assert attempts == []
+
+
+# --- check_url: the hostile table --------------------------------------------------------------
+
+
+def test_hostile_table_is_well_formed():
+    urls = [url for url, _ in HOSTILE_URLS]
+    assert len(urls) == len(set(urls))
+    assert LOOPBACK_URLS and LOOPBACK_URLS < set(urls)
+
+
+@HOSTILE
+@pytest.mark.parametrize("policy", [PRODUCTION, HTTP_NO_LOOPBACK], ids=["production", "http-allowed"])
+def test_hostile_urls_refused(url, why, policy):
     with pytest.raises(TargetRefused):
         check_url(url, policy)
 
 
-def test_public_https_ip_literal_accepted():
-    check_url("https://93.184.216.34/hook", TargetPolicy())
+@HOSTILE
+def test_allow_loopback_lifts_loopback_only(url, why):
+    if url in LOOPBACK_URLS:
+        check_url(url, HTTP_LOOPBACK)
+    else:
+        with pytest.raises(TargetRefused):
+            check_url(url, HTTP_LOOPBACK)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://{PUBLIC_V4}/hook",
+        f"https://{PUBLIC_V4}:443/hook",
+        f"https://{PUBLIC_V4}:1/hook",
+        f"https://{PUBLIC_V4}:65535/hook",
+        f"https://{PUBLIC_V4}:8443/hooks/a%20b?x=1&y=2",
+        f"HTTPS://{PUBLIC_V4}/Hook",
+        f"https://[{PUBLIC_V6}]/hook",
+        "https://[2a00:1450:4001:80b::200e]/hook",
+    ],
+)
+def test_public_https_urls_accepted(url):
+    check_url(url, PRODUCTION)
 
 
 def test_loopback_accepted_when_allowed():
     check_url("http://127.0.0.1:9/", HTTP_LOOPBACK)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    ("url", "policy", "reason"),
+    [
+        (f"ftp://{PUBLIC_V4}/", HTTP_NO_LOOPBACK, "scheme"),
+        (f"https://user:pw@{PUBLIC_V4}/", HTTP_NO_LOOPBACK, "credentials"),
+        (f"https://{PUBLIC_V4}/" + "a" * 2048, HTTP_NO_LOOPBACK, "longer"),
+        (f"http://{PUBLIC_V4}/", PRODUCTION, "scheme"),
+        ("https://nonexistent.invalid/", HTTP_NO_LOOPBACK, "does not resolve"),
+        (f"https://{PUBLIC_V4}/#top", PRODUCTION, "fragment"),
+        (f"https://{PUBLIC_V4}\\.127.0.0.1/", PRODUCTION, "ambiguous"),
+        ("https://%39%33.184.215.14/", PRODUCTION, "ambiguous"),
+        (f"https://evil@127.0.0.1:80@{PUBLIC_V4}/", PRODUCTION, "credentials"),
+        (f"https://[{PUBLIC_V6}%25eth0]/", PRODUCTION, "not allowed in a host name"),
+    ],
+    ids=[
+        "ftp",
+        "userinfo",
+        "too-long",
+        "http-not-allowed",
+        "unresolvable",
+        "fragment",
+        "backslash",
+        "percent-host",
+        "double-at",
+        "zone-id",
+    ],
+)
+def test_bad_urls_refused_with_reason(url, policy, reason):
+    with pytest.raises(TargetRefused, match=reason):
+        check_url(url, policy)
+
+
+@pytest.mark.parametrize("port", ["0", "00", "65536", "99999", "-1", "+443", "1e3", "0x50"])
+def test_bad_ports_refused(port):
+    with pytest.raises(TargetRefused, match="port must be a number between 1 and 65535"):
+        check_url(f"https://{PUBLIC_V4}:{port}/hook", PRODUCTION)
+
+
+CONTROL_AND_SPACE = [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]] + [" ", "\xa0", "\u2028", "\u3000"]
+
+
+@pytest.mark.parametrize("char", CONTROL_AND_SPACE, ids=[f"U+{ord(c):04X}" for c in CONTROL_AND_SPACE])
+@pytest.mark.parametrize("where", ["host", "port", "path", "start", "end"])
+def test_control_characters_and_whitespace_refused(char, where):
+    url = {
+        "host": f"https://{PUBLIC_V4}{char}.example/hook",
+        "port": f"https://{PUBLIC_V4}:44{char}3/hook",
+        "path": f"https://{PUBLIC_V4}/ho{char}ok",
+        "start": f"{char}https://{PUBLIC_V4}/hook",
+        "end": f"https://{PUBLIC_V4}/hook{char}",
+    }[where]
+    with pytest.raises(TargetRefused, match="whitespace or control characters"):
+        check_url(url, HTTP_LOOPBACK)
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", PUBLIC_V4, PUBLIC_V6, "2a00:1450:4001:80b::200e"])
 def test_public_addresses_have_no_refusal(address):
-    assert address_refusal(address, TargetPolicy()) is None
+    assert address_refusal(address, PRODUCTION) is None
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3", "169.254.169.254"])
-def test_private_addresses_have_a_refusal(address):
-    assert address_refusal(address, TargetPolicy())
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "::1",
+        "10.1.2.3",
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "::ffff:127.0.0.1",
+        "::7f00:1",
+        "::a9fe:a9fe",
+        "::ffff:0:7f00:1",
+        "192.0.2.1",
+        "198.51.100.1",
+        "203.0.113.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "2001:db8::1",
+        "3fff::1",
+        "4000::1",
+        "fe80::1%eth0",
+        "not-an-address",
+    ],
+)
+def test_non_public_addresses_have_a_refusal(address):
+    assert address_refusal(address, PRODUCTION)
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("127.0.0.1", False),
+        ("127.255.255.254", False),
+        ("::1", False),
+        ("::ffff:127.0.0.1", True),
+        ("::7f00:1", True),
+        ("10.0.0.1", True),
+        ("169.254.169.254", True),
+        ("0.0.0.0", True),
+        ("::", True),
+    ],
+)
+def test_allow_loopback_lifts_only_127_8_and_ipv6_loopback(address, refused):
+    assert bool(address_refusal(address, HTTP_LOOPBACK)) is refused
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "reason"),
+    [
+        ("127.0.0.1\x00", 443, "not allowed in a host name"),
+        ("a b", 443, "not allowed in a host name"),
+        ("", 443, "not allowed in a host name"),
+        ("127.0.0.1", 0, "not between 1 and 65535"),
+        ("127.0.0.1", 65536, "not between 1 and 65535"),
+    ],
+)
+def test_resolve_public_refuses_bad_host_or_port(host, port, reason):
+    with pytest.raises(TargetRefused, match=reason):
+        resolve_public(host, port, HTTP_LOOPBACK)
+
+
+# --- delivery: refused again, before any connection -------------------------------------------
+
+
+@HOSTILE
+def test_hostile_urls_refused_at_delivery(url, why):
+    result = post(pinned_session(HTTP_NO_LOOPBACK), url, BODY, HEADERS, 5)
+    assert result.status is None
+    assert result.error.startswith("refused"), result.error
+
+
+@HOSTILE
+def test_adapter_alone_never_connects_to_hostile_urls(url, why):
+    """Without the session's URL rules: the adapter still refuses, or requests cannot build the request."""
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", PinnedAddressAdapter(HTTP_NO_LOOPBACK))
+    session.mount("https://", PinnedAddressAdapter(HTTP_NO_LOOPBACK))
+    result = post(session, url, BODY, HEADERS, 5)
+    assert result.status is None
+    assert result.error.startswith("refused") or result.error in {
+        "connection error: InvalidURL",
+        "connection error: InvalidSchema",
+        "connection error: MissingSchema",
+    }, result.error
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://{PUBLIC_V4}:0/",
+        f"https://user:pw@{PUBLIC_V4}/",
+        f"https://{PUBLIC_V4}\\.x/",
+        f"https://{PUBLIC_V4}\x00/",
+    ],
+    ids=["port-0", "credentials", "ambiguous", "nul"],
+)
+def test_delivery_applies_url_rules_before_connecting(url):
+    result = post(pinned_session(PRODUCTION), url, BODY, HEADERS, 5)
+    assert result.status is None
+    assert result.error.startswith("refused: url"), result.error
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "port", "host_header", "tls_name"),
+    [
+        ("https://127.0.0.1/x", "127.0.0.1", 443, "127.0.0.1", "127.0.0.1"),
+        ("http://127.0.0.1/x", "127.0.0.1", 80, "127.0.0.1", None),
+        ("https://127.0.0.1:8443/x", "127.0.0.1", 8443, "127.0.0.1:8443", "127.0.0.1"),
+        ("http://0x7f.1:8080/x", "127.0.0.1", 8080, "0x7f.1:8080", None),
+        ("https://[::1]/x", "::1", 443, "[::1]", "::1"),
+    ],
+)
+def test_adapter_pins_the_checked_address(url, address, port, host_header, tls_name):
+    """Connects to the resolved IP and default port; Host, SNI and certificate name stay the URL's host."""
+    request = requests.Request("POST", url).prepare()
+    host_params, pool_kwargs = PinnedAddressAdapter(HTTP_LOOPBACK).build_connection_pool_key_attributes(request, True)
+    assert (host_params["host"], host_params["port"]) == (address, port)
+    assert request.headers["Host"] == host_header
+    assert pool_kwargs.get("server_hostname") == pool_kwargs.get("assert_hostname") == tls_name
 
 
 # --- the pinned POST, for real, against a loopback receiver -------------------------------------
@@ -150,10 +354,6 @@ def receiver():
 
 def _url(server, path):
     return f"http://127.0.0.1:{server.server_address[1]}{path}"
-
-
-BODY = '{"event":"TODO_CREATED","name":"héllo"}'.encode()
-HEADERS = {"Content-Type": "application/json"}
 
 
 def test_post_ok_sends_exact_body_and_host(receiver):

@@ -1,65 +1,111 @@
-"""Delivery: one attempt of one message to one webhook, and what should happen next."""
+"""Delivery: one attempt of one message to one webhook, what should happen next, and its record.
 
+`decide` is the one place that says what an HTTP result means (delivered, retry, dead,
+gone); everything else carries that decision out: the log, the webhook's health, the queue.
+"""
+
+import json
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
-from bluehooks.models import DeliveryMessage, StoredWebhook
+from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
+from bluehooks.health import HealthChange, after_attempt, after_count
+from bluehooks.models import DeliveryAttempt, DeliveryMessage, DeliveryState, StoredWebhook
 from bluehooks.outbound import HttpResult, post
 from bluehooks.payload import delivery_body
 from bluehooks.retry import next_delay
 from bluehooks.signing import signature_headers
 from bluehooks.store import WebhookStore
+from bluehooks.timestamps import iso, now
 from bluehooks.vault import SecretVault
 
 logger = Logger(child=True)
+DISABLED_EVENT = "WEBHOOK_DISABLED"
+PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
+
+Kind = Literal["delivered", "retry", "exhausted", "gone", "dropped", "superseded"]
+STATE_OF: dict[Kind, DeliveryState] = {
+    "delivered": "succeeded",
+    "retry": "failed",
+    "exhausted": "dead",
+    "gone": "dead",
+    "dropped": "dropped",
+}
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """delivered | retry (after `delay` s) | exhausted (dead-letter it) | dropped (webhook gone)."""
+    """delivered | retry (after `delay` s) | exhausted (dead-letter it) | gone (410: disabled) |
+    dropped (webhook deleted or disabled) | superseded (a newer run, or already delivered: not sent)."""
 
-    kind: Literal["delivered", "retry", "exhausted", "dropped"]
+    kind: Kind
     delay: int | None = None
     result: HttpResult | None = None
     reason: str | None = None
+
+
+def decide(result: HttpResult, attempt: int, schedule: tuple[int, ...]) -> Outcome:
+    if result.ok:
+        return Outcome("delivered", result=result)
+    if result.status == 410:
+        return Outcome("gone", result=result, reason="the endpoint answered 410 Gone: webhook disabled")
+    delay = next_delay(schedule, attempt, result.retry_after)
+    if delay is None:
+        return Outcome("exhausted", result=result, reason=f"no attempt left after {attempt}")
+    return Outcome("retry", delay=delay, result=result)
 
 
 class Deliverer:
     def __init__(
         self,
         store: WebhookStore,
+        log: DeliveryLog,
         vault: SecretVault,
         session: requests.Session,
         timeout: float,
         schedule: tuple[int, ...],
+        disable_after: timedelta,
+        announce=None,
     ):
         self.store = store
+        self.log = log
         self.vault = vault
         self.session = session
         self.timeout = timeout
         self.schedule = schedule
+        self.disable_after = disable_after
+        self.announce = announce or (lambda webhook, reason: None)
 
     def attempt(self, message: DeliveryMessage, attempt: int) -> Outcome:
+        logged = self.log.get(message.companyId, message.webhookId, message.deliveryId)
+        if _settled(logged, message):
+            return self._log(message, attempt, Outcome("superseded", reason="a newer run, or already delivered"))
         webhook = self.store.get(message.companyId, message.webhookId)
         if webhook is None or not webhook.enabled:
-            return self._log(message, attempt, Outcome("dropped", reason="webhook deleted or disabled"))
+            why = "deleted" if webhook is None else f"disabled ({webhook.disabledReason or 'by its owner'})"
+            outcome = Outcome("dropped", reason=f"webhook {why}")
+            self.log.record(message, "dropped", reason=outcome.reason)
+            return self._log(message, attempt, outcome)
+        started = now()
+        outcome = decide(self._post(webhook, message), attempt, self.schedule)
+        self.log.record(message, STATE_OF[outcome.kind], self._attempt(logged, outcome, started), outcome.reason)
+        self._keep_health(webhook, outcome)
+        return self._log(message, attempt, outcome)
+
+    def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
         }
-        result = post(self.session, webhook.url, body, headers, self.timeout)
-        if result.ok:
-            return self._log(message, attempt, Outcome("delivered", result=result))
-        delay = next_delay(self.schedule, attempt, result.retry_after)
-        kind = "exhausted" if delay is None else "retry"
-        return self._log(message, attempt, Outcome(kind, delay=delay, result=result))
+        return post(self.session, webhook.url, body, headers, self.timeout)
 
     def _secrets(self, webhook: StoredWebhook) -> list[str]:
         """The current secret, then the previous one while its rotation overlap lasts."""
@@ -67,6 +113,31 @@ class Deliverer:
         if webhook.sealedPreviousSecret and (webhook.previousSecretExpiresAt or 0) > time.time():
             sealed.append(webhook.sealedPreviousSecret)
         return [self.vault.open(secret, webhook.companyId, webhook.id) for secret in sealed]
+
+    @staticmethod
+    def _attempt(logged: LoggedDelivery | None, outcome: Outcome, started) -> DeliveryAttempt:
+        result = outcome.result
+        return DeliveryAttempt(
+            attempt=(logged.attemptCount if logged else 0) + 1,
+            at=iso(started),
+            statusCode=result.status,
+            durationMs=result.duration_ms,
+            error=result.error,
+            responseExcerpt=result.excerpt,
+            nextRetryAt=iso(started + timedelta(seconds=outcome.delay)) if outcome.delay is not None else None,
+        )
+
+    def _keep_health(self, webhook: StoredWebhook, outcome: Outcome) -> None:
+        result = {"delivered": "success", "gone": "gone"}.get(outcome.kind, "failure")
+        change: HealthChange | None = after_attempt(webhook, result, now(), self.disable_after)
+        written = self.store.apply_health(webhook, change) if change else None
+        if written is None:
+            return
+        if change.disables:
+            logger.warning("webhook disabled", extra={"webhookId": webhook.id, "reason": change.disables})
+            self.announce(webhook.model_copy(update=change.fields), change.disables)
+        elif change.count_failure and (unhealthy := after_count(int(written["consecutiveFailures"]))):
+            self.store.apply_health(webhook, unhealthy)
 
     @staticmethod
     def _log(message: DeliveryMessage, attempt: int, outcome: Outcome) -> Outcome:
@@ -85,3 +156,16 @@ class Deliverer:
             },
         )
         return outcome
+
+
+def _settled(logged: LoggedDelivery | None, message: DeliveryMessage) -> bool:
+    """A message of an older run (recovered since), or one already delivered in its run: not sent again."""
+    if logged is None:
+        return False
+    return logged.run > message.run or (logged.run == message.run and logged.state == "succeeded")
+
+
+def disabled_event(webhook: StoredWebhook, reason: str, bus: str) -> dict:
+    """The PutEvents entry that tells the host app a webhook was disabled (so it can e-mail the owner)."""
+    detail = {"reason": reason, "company": {"id": webhook.companyId}, "webhook": webhook.public().model_dump()}
+    return {"Source": PLATFORM_SOURCE, "DetailType": DISABLED_EVENT, "Detail": json.dumps(detail), "EventBusName": bus}

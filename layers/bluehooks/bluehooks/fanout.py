@@ -1,12 +1,22 @@
-"""Fan-out: one domain event in, one queue message per matching webhook out."""
+"""Fan-out: one domain event in, one queue message per matching webhook out.
+
+An event is first accepted (or rejected, with the reason, to FanoutDLQ), outside the idempotent
+section, so a rejected event is never remembered as done. Then the subscription index gives the
+webhooks of the event's company and type, each one's project list and filter decide, and the
+delivery messages are sent in batches. Any message that cannot be queued fails the invocation, so
+that Lambda retries it; the retry sends the same delivery ids, on which receivers deduplicate.
+"""
 
 import base64
 import hashlib
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from bluehooks import jsonlimits
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.matching import wants
 from bluehooks.models import DeliveryMessage, EventDetail
@@ -17,34 +27,87 @@ logger = Logger(child=True)
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 1024 * 1024  # SQS limit for one message and for a whole batch (1 MiB since 2025)
+# The payload as queued (ASCII-escaped JSON). The rest of the 1 MiB message, 128 KiB, holds the
+# message's other fields and, at delivery, the webhook object (bounded by the API's field limits).
+# EventBridge events are at most 256 KB, and escaping at most triples them: on AWS this never bites.
+MAX_PAYLOAD_BYTES = 896 * 1024
+# A FanoutDLQ body, leaving room in the 1 MiB message for the `reason` attribute.
+MAX_DEAD_LETTER_BYTES = MAX_BATCH_BYTES - 8 * 1024
+MAX_REASON_CHARS = 1000
 SEND_TRIES = 3
+SEND_BACKOFF_SECONDS = 0.05  # doubled on each try: throttled entries get a moment to clear
+
+
+class Rejected(ValueError):
+    """An event that cannot be fanned out; the message says why, without repeating the event."""
 
 
 class EnqueueFailed(Exception):
-    """Some messages could not be queued; raising makes EventBridge retry the whole event."""
+    """Some delivery messages could not be queued; raising makes Lambda retry the whole event."""
 
 
-def delivery_id(event_id: str, webhook_id: str) -> str:
+@dataclass(frozen=True)
+class AcceptedEvent:
+    """An event that can be fanned out, with its payload built and serialized once for every delivery."""
+
+    id: str
+    type: str
+    company: str
+    project: str | None
+    payload: dict[str, Any]
+    payload_json: str
+
+    @property
+    def key(self) -> dict[str, str]:
+        """The idempotency key: the same producer id may come from two companies, or with two types."""
+        return {"company": self.company, "event": self.type, "eventId": self.id}
+
+
+def accept(event_id: str, event: str, detail: EventDetail) -> AcceptedEvent:
+    """The event, ready to fan out; Rejected if no webhook could ever receive it."""
+    if event not in EVENT_TYPES or event in PLATFORM_ONLY_EVENTS:
+        raise Rejected(f"unknown event type {event!r} (see GET /event-types)")
+    if not detail.company.key:
+        raise Rejected("company.id is empty")
+    payload = event_payload(event, detail)
+    # Checked as it is queued, one level down in the delivery message, which delivery reads
+    # under the same limits: what is accepted here can always be queued and delivered.
+    if reason := jsonlimits.refusal({"payload": payload}):
+        raise Rejected(reason)
+    payload_json = jsonlimits.dumps_ascii(payload)
+    if len(payload_json) > MAX_PAYLOAD_BYTES:
+        raise Rejected(f"payload of {len(payload_json)} bytes (as escaped JSON) exceeds {MAX_PAYLOAD_BYTES}")
+    project = detail.project.key if detail.project else None
+    return AcceptedEvent(event_id, event, detail.company.key, project, payload, payload_json)
+
+
+def delivery_id(event: AcceptedEvent, webhook_id: str) -> str:
     """Stable per (event, webhook): a re-run of the fan-out yields the same webhook-id."""
-    digest = hashlib.sha256(f"{event_id}\0{webhook_id}".encode()).digest()
+    fields = (event.company, event.type, event.id, webhook_id)
+    digest = hashlib.sha256("\0".join(fields).encode()).digest()
     return "msg_" + base64.b32encode(digest[:15]).decode().lower()
 
 
-def plan(event_id: str, event: str, detail: EventDetail, entries: list[dict[str, Any]]) -> list[DeliveryMessage]:
-    project_key = detail.project.key if detail.project else None
-    payload = event_payload(event, detail)
+def plan(event: AcceptedEvent, entries: list[dict[str, Any]]) -> list[DeliveryMessage]:
+    """One delivery per index entry that wants the event."""
     return [
         DeliveryMessage(
-            deliveryId=delivery_id(event_id, entry["webhookId"]),
+            deliveryId=delivery_id(event, entry["webhookId"]),
             webhookId=entry["webhookId"],
-            companyId=detail.company.key,
-            eventId=event_id,
-            event=event,
-            payload=payload,
+            companyId=event.company,
+            eventId=event.id,
+            event=event.type,
+            payload=event.payload,
         )
         for entry in entries
-        if wants(entry, project_key)
+        if wants(entry, event.project, event.payload)
     ]
+
+
+def message_body(message: DeliveryMessage, payload_json: str) -> str:
+    """The message as ASCII-escaped JSON, the payload spliced in as already serialized once per event."""
+    head = jsonlimits.dumps_ascii(message.model_dump(exclude={"payload"}))
+    return f'{head[:-1]},"payload":{payload_json}}}'
 
 
 def batches(bodies: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
@@ -61,6 +124,25 @@ def batches(bodies: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return groups
 
 
+def dead_letter_body(raw_event: Any) -> tuple[str, str | None]:
+    """The event as a FanoutDLQ body (ASCII-escaped JSON, within the size limit), and a note if cut."""
+    try:
+        body = jsonlimits.dumps_ascii(raw_event)
+    except ValueError:  # NaN or infinity: written as Python writes them, so nothing is lost
+        body = json.dumps(raw_event, separators=(",", ":"), ensure_ascii=True)
+    if len(body) <= MAX_DEAD_LETTER_BYTES:
+        return body, None
+    # Only possible off AWS (EventBridge refuses events over 256 KB): keep what fits, say so.
+    head = body[: (MAX_DEAD_LETTER_BYTES - 1024) // 2]  # escaping the head again at most doubles it
+    note = f"event of {len(body)} bytes too large to keep whole: its first {len(head)} bytes are kept"
+    return jsonlimits.dumps_ascii({"truncatedEvent": head}), note
+
+
+def attribute_text(reason: str) -> str:
+    """A reason as an SQS attribute value: ASCII (it may quote an unrepresentable character), bounded."""
+    return reason.encode("ascii", "backslashreplace").decode()[:MAX_REASON_CHARS]
+
+
 class Fanout:
     def __init__(self, store: WebhookStore, sqs, queue_url: str, dead_letter_url: str):
         self.store = store
@@ -68,38 +150,42 @@ class Fanout:
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
 
-    def fan_out(self, event_id: str, event: str, detail: EventDetail, raw_event: dict[str, Any]) -> dict[str, Any]:
-        if event not in EVENT_TYPES or event in PLATFORM_ONLY_EVENTS:
-            return self.reject(raw_event, f"unknown event type {event!r} (see GET /event-types)")
-        entries = self.store.subscriptions(detail.company.key, event)
-        messages = plan(event_id, event, detail, entries)
-        bodies = [(m.deliveryId, m.model_dump_json()) for m in messages]
-        too_large = [delivery for delivery, body in bodies if len(body.encode()) > MAX_BATCH_BYTES]
-        if too_large:
-            self.reject(raw_event, f"payload exceeds {MAX_BATCH_BYTES} bytes for deliveries {too_large}")
-        self.enqueue([entry for entry in bodies if entry[0] not in too_large])
-        logger.info("fanned out", extra={"eventId": event_id, "event": event, "matched": len(messages)})
-        queued = len(messages) - len(too_large)
-        return {"eventId": event_id, "event": event, "subscribed": len(entries), "queued": queued}
+    def fan_out(self, event: AcceptedEvent) -> dict[str, Any]:
+        entries = self.store.subscriptions(event.company, event.type)
+        messages = plan(event, entries)
+        self.enqueue([(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
+        logger.info("fanned out", extra={"eventId": event.id, "event": event.type, "matched": len(messages)})
+        return {"eventId": event.id, "event": event.type, "subscribed": len(entries), "queued": len(messages)}
 
     def enqueue(self, bodies: list[tuple[str, str]]) -> None:
-        for group in batches(bodies):
-            pending = [{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(group)]
-            for _ in range(SEND_TRIES):
-                response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=pending)
-                failed = {failure["Id"] for failure in response.get("Failed", [])}
-                pending = [entry for entry in pending if entry["Id"] in failed]
-                if not pending:
-                    break
-            if pending:
-                raise EnqueueFailed(f"{len(pending)} messages could not be queued")
+        """Send every body; EnqueueFailed after all batches were tried if any message was not queued."""
+        unsent = sum(self._send(group) for group in batches(bodies))
+        if unsent:
+            raise EnqueueFailed(f"{unsent} of {len(bodies)} delivery messages could not be queued")
+
+    def _send(self, group: list[tuple[str, str]]) -> int:
+        """One batch, its failed entries (only those) sent again with backoff; returns how many never went."""
+        pending = [{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(group)]
+        for attempt in range(SEND_TRIES):
+            if attempt:
+                time.sleep(SEND_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=pending)
+            failed = {failure["Id"]: failure for failure in response.get("Failed", [])}
+            pending = [entry for entry in pending if entry["Id"] in failed]
+            if not pending:
+                return 0
+        codes = sorted({failure.get("Code", "?") for failure in failed.values()})
+        logger.error("delivery messages not queued", extra={"count": len(pending), "codes": codes})
+        return len(pending)
 
     def reject(self, raw_event: Any, reason: str) -> dict[str, Any]:
         """Dead-letter an event that cannot be fanned out, with the reason, so it can be replayed."""
+        body, note = dead_letter_body(raw_event)
+        reason = attribute_text(f"{reason}; {note}" if note else reason)
         logger.error("event dead-lettered", extra={"reason": reason})
         self.sqs.send_message(
             QueueUrl=self.dead_letter_url,
-            MessageBody=json.dumps(raw_event, default=str),
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
+            MessageBody=body,
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason}},
         )
         return {"rejected": reason}

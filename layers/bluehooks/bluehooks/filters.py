@@ -13,16 +13,20 @@ values and empty strings") and, where it is silent, those of the engine it docum
 - Exact values compare by their JSON text, as documented: 5 and 5.0 differ, true is not 1. Only `numeric`
   compares numbers by value. (A parsed document has lost its text, so 3.0e2 and 300.0 cannot be told apart.)
 - Keys join with dots, as documented: `{"a": {"b": [1]}}` and `{"a.b": [1]}` name the same field.
+- `anything-but` passes any present value it does not name, null and other types included; never a missing one.
 - `exists: false` inside an array of objects means no value in the elements the rest of the match used.
 
 Limits, refused by `validate` so that one filter cannot slow the fan-out for everyone:
 
-- MAX_BYTES: the pattern as compact UTF-8 JSON (EventBridge allows 2048 to 4096 characters).
-- MAX_DEPTH: field names on the way from the root to a leaf (`$or` does not count).
-- MAX_VALUES: leaf entries plus the values listed inside `anything-but`.
-- MAX_COMBINATIONS: alternatives after every `$or` is multiplied out, as EventBridge compiles them.
-- Numbers in `numeric` lie within ±5.0e9, the range EventBridge documents for numeric matching.
+- MAX_BYTES = 4096: the pattern as compact UTF-8 JSON (EventBridge: 2048 characters, raisable to 4096).
+- MAX_DEPTH = 10: field names on the way from the root to a leaf (`$or` does not count).
+- MAX_VALUES = 100: leaf entries, counting each value listed inside `anything-but`.
+- MAX_COMBINATIONS = 64: alternatives once every `$or` is multiplied out, as EventBridge compiles them.
+- Bounds in `numeric` lie within ±5.0e9, the range EventBridge documents for numeric matching.
 - A `cidr` prefix length is at most 31 (IPv4) or 127 (IPv6): event-ruler refuses /32 and /128.
+
+Stricter than EventBridge on one point: a field given two conditions in one alternative (beside `$or` and inside
+it, or as `a.b` beside `a: {b}`) is refused, where EventBridge silently keeps only the last.
 """
 
 import ipaddress
@@ -81,6 +85,7 @@ def validate(pattern: Any) -> None:
         raise InvalidFilter(f"filter: {values} values and conditions; at most {MAX_VALUES} are allowed")
     if combinations > MAX_COMBINATIONS:
         raise InvalidFilter(f"filter: $or makes {combinations} combinations; at most {MAX_COMBINATIONS} are allowed")
+    _combinations(pattern, "", [{}], refuse_twice=True)
 
 
 def _check_size(pattern: dict) -> None:
@@ -295,20 +300,29 @@ def matches(pattern: dict | None, payload: dict) -> bool:
     return any(_combination_holds(combination, fields) for combination in combinations)
 
 
-def _combinations(obj: dict, where: str, combinations: list[dict[str, list]]) -> list[dict[str, list]]:
-    """Multiply out $or into flat {path: entries} alternatives; a later field with the same path wins, as in Ruler."""
+def _combinations(
+    obj: dict, where: str, combinations: list[dict[str, list]], refuse_twice: bool = False
+) -> list[dict[str, list]]:
+    """Multiply out $or into flat {path: entries} alternatives, as EventBridge compiles a pattern.
+
+    EventBridge keeps the last of two conditions on one path (a field beside $or and inside it, or `a.b` beside
+    `a: {b}`), silently dropping the other; validate refuses such a pattern rather than guess which was meant.
+    """
     for key, value in obj.items():
         if key == OR:
             combinations = [
                 combination
                 for alternative in value
-                for combination in _combinations(alternative, where, [dict(c) for c in combinations])
+                for combination in _combinations(alternative, where, [dict(c) for c in combinations], refuse_twice)
             ]
         elif isinstance(value, dict):
-            combinations = _combinations(value, _join(where, key), combinations)
+            combinations = _combinations(value, _join(where, key), combinations, refuse_twice)
         else:
+            path = _join(where, key)
+            if refuse_twice and any(path in combination for combination in combinations):
+                raise InvalidFilter(f"{path}: named twice; EventBridge would keep only the last, so merge them")
             for combination in combinations:
-                combination[_join(where, key)] = value
+                combination[path] = value
     return combinations
 
 

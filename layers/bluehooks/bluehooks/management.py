@@ -8,17 +8,14 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from bluehooks.errors import Busy, Forbidden, NotFound, Refused
 from bluehooks.models import (
     Caller,
-    DeliveryMessage,
     SecretRotation,
     StoredWebhook,
-    TestDelivery,
     Webhook,
     WebhookCreate,
     WebhookPage,
@@ -27,14 +24,10 @@ from bluehooks.models import (
 from bluehooks.outbound import TargetPolicy, TargetRefused, check_url
 from bluehooks.signing import generate_secret
 from bluehooks.store import WebhookStore
+from bluehooks.timestamps import now_iso
 from bluehooks.vault import SecretVault
 
 UPDATE_TRIES = 3
-TEST_EVENT = "WEBHOOK_TEST"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_webhook_id() -> str:
@@ -42,23 +35,17 @@ def new_webhook_id() -> str:
     return f"wh_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
 
 
-def new_message_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(13)}"
-
-
 class WebhookService:
     def __init__(
         self,
         store: WebhookStore,
         vault: SecretVault,
-        enqueue: Callable[[DeliveryMessage], None],
         policy: TargetPolicy,
         max_per_company: int,
         rotation_overlap_seconds: int,
     ):
         self.store = store
         self.vault = vault
-        self.enqueue = enqueue
         self.policy = policy
         self.max_per_company = max_per_company
         self.rotation_overlap_seconds = rotation_overlap_seconds
@@ -66,7 +53,7 @@ class WebhookService:
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, caller: Caller, webhook_id: str) -> Webhook:
-        return self._visible(caller, webhook_id).public()
+        return self.visible(caller, webhook_id).public()
 
     def page(self, caller: Caller, limit: int, cursor: str | None) -> WebhookPage:
         webhooks, next_cursor = self.store.page(caller.company, limit, cursor, lambda w: caller.sees(w.projectIds))
@@ -128,42 +115,21 @@ class WebhookService:
         return self._change(caller, webhook_id, apply).public(secret=secret)
 
     def delete(self, caller: Caller, webhook_id: str) -> None:
-        webhook = self._writable(caller, webhook_id)
+        webhook = self.writable(caller, webhook_id)
         if not self.store.delete(webhook):
             raise NotFound(f"no webhook {webhook_id}")
 
-    def send_test(self, caller: Caller, webhook_id: str) -> TestDelivery:
-        """Queue a WEBHOOK_TEST delivery to this webhook alone, whatever events it subscribes to."""
-        webhook = self._writable(caller, webhook_id)
-        message = DeliveryMessage(
-            deliveryId=new_message_id("msg"),
-            webhookId=webhook.id,
-            companyId=webhook.companyId,
-            eventId=new_message_id("evt"),
-            event=TEST_EVENT,
-            payload={
-                "event": TEST_EVENT,
-                "company": {"id": webhook.companyId},
-                "project": {"id": webhook.projectIds[0]} if webhook.projectIds else None,
-                "user": {"id": caller.sub},
-                "currentValue": {"message": "A test delivery, sent on request.", "requestedAt": now_iso()},
-                "previousValue": None,
-            },
-        )
-        self.enqueue(message)
-        return TestDelivery(deliveryId=message.deliveryId, event=TEST_EVENT)
-
     # -- rules --------------------------------------------------------------------------------
 
-    def _visible(self, caller: Caller, webhook_id: str) -> StoredWebhook:
+    def visible(self, caller: Caller, webhook_id: str) -> StoredWebhook:
         webhook = self.store.get(caller.company, webhook_id)
         if webhook is None or not caller.sees(webhook.projectIds):
             raise NotFound(f"no webhook {webhook_id}")
         return webhook
 
-    def _writable(self, caller: Caller, webhook_id: str) -> StoredWebhook:
+    def writable(self, caller: Caller, webhook_id: str) -> StoredWebhook:
         self._may_write(caller, None)
-        return self._visible(caller, webhook_id)
+        return self.visible(caller, webhook_id)
 
     @staticmethod
     def _may_write(caller: Caller, project_ids: list[str] | None) -> None:
@@ -183,7 +149,7 @@ class WebhookService:
     ) -> StoredWebhook:
         """Read, apply, write if nobody wrote meanwhile; re-read and re-apply when someone did."""
         for _ in range(UPDATE_TRIES):
-            webhook = self._writable(caller, webhook_id)
+            webhook = self.writable(caller, webhook_id)
             changed = webhook.model_copy(update=apply(webhook))
             if self.store.replace(webhook, changed):
                 return changed

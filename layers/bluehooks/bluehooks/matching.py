@@ -2,9 +2,15 @@
 
 from typing import Any
 
+from bluehooks import filters
 
-def wants(entry: dict[str, Any], project_key: str | None) -> bool:
-    """An enabled webhook for all projects, or for the event's project."""
+
+def wants(entry: dict[str, Any], project_key: str | None, payload: dict[str, Any]) -> bool:
+    """An enabled webhook for all projects or the event's project, whose filter (if any) the payload satisfies."""
     if not entry["enabled"]:
         return False
-    return not entry["projectIds"] or project_key in entry["projectIds"]
+    if entry["projectIds"] and project_key not in entry["projectIds"]:
+        return False
+    # The filter is the costliest test, so it comes last and only for the index's candidates.
+    pattern = entry.get("filter")
+    return pattern is None or filters.matches(pattern, payload)

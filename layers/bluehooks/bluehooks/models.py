@@ -2,7 +2,17 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from bluehooks import filters
 from bluehooks.catalog import unknown_event_types
@@ -102,11 +112,16 @@ class WebhookUpdate(BaseModel):
     filter: FilterPattern = None
     enabled: bool | None = None
 
+    @model_validator(mode="after")
+    def null_only_clears_name_or_filter(self) -> "WebhookUpdate":
+        for field in self.model_fields_set - {"name", "filter"}:
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} may not be null (leave it out to keep it)")
+        return self
+
     def changes(self) -> dict[str, Any]:
-        """The fields the caller sent; null means "clear" only for name and filter."""
-        sent = self.model_dump(include=self.model_fields_set)
-        nullable = {"name", "filter"}
-        return {field: value for field, value in sent.items() if value is not None or field in nullable}
+        """The fields the caller sent; null clears the name (named after the host again) or the filter."""
+        return self.model_dump(include=self.model_fields_set)
 
 
 class SecretRotation(BaseModel):
@@ -118,13 +133,6 @@ class SecretRotation(BaseModel):
     keepPreviousSecret: bool = Field(
         default=True, description="false: the previous secret stops signing at once, instead of after the overlap."
     )
-
-
-class TestDelivery(BaseModel):
-    """Answer of POST /webhooks/{id}/test: the queued delivery."""
-
-    deliveryId: str
-    event: str
 
 
 class Metadata(BaseModel):
@@ -234,3 +242,56 @@ class DeliveryMessage(BaseModel):
     eventId: str
     event: str
     payload: dict[str, Any] = Field(description="The body without its `webhook` part, added at delivery.")
+    run: int = Field(default=0, ge=0, description="Which redelivery of this delivery; older runs are superseded.")
+
+
+DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]
+
+
+class DeliveryAttempt(BaseModel):
+    """One POST of a delivery, as the log keeps it."""
+
+    attempt: int = Field(description="1 for the first POST of this delivery, counting redeliveries on.")
+    at: str
+    statusCode: int | None = None
+    durationMs: int | None = None
+    error: str | None = Field(default=None, description="What failed when no 2xx came: timeout, refused, …")
+    responseExcerpt: str = Field(default="", description="The first 1 KiB of the response body, as text.")
+    nextRetryAt: str | None = None
+
+
+class DeliverySummary(BaseModel):
+    """A delivery in the log: one event to one webhook, and where it stands."""
+
+    deliveryId: str = Field(description="The webhook-id header of every attempt.")
+    webhookId: str
+    eventId: str
+    event: str
+    state: DeliveryState
+    reason: str | None = Field(default=None, description="Why it is dead or dropped.")
+    createdAt: str
+    updatedAt: str
+    attemptCount: int
+    nextRetryAt: str | None = None
+
+
+class Delivery(DeliverySummary):
+    attempts: list[DeliveryAttempt]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliverySummary]
+    nextCursor: str | None = Field(description="Pass as ?cursor= for the next (older) page; null on the last.")
+
+
+class RecoverRequest(BaseModel):
+    """Body of POST /webhooks/{id}/recover."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime = Field(description="Redeliver every failed or dead delivery created at or after this time.")
+
+
+class Recovery(BaseModel):
+    queued: int = Field(description="Deliveries queued again by this call.")
+    remaining: bool = Field(description="true: more remain; call again with the same body to queue the next ones.")

@@ -11,7 +11,6 @@ neither floats nor documents nested as deeply as an event pattern may be.
 """
 
 import base64
-import binascii
 import json
 import random
 import re
@@ -24,6 +23,7 @@ from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from bluehooks.errors import Busy, LimitReached, Refused
+from bluehooks.health import HealthChange
 from bluehooks.models import StoredWebhook
 
 ALL_EVENTS = "*"
@@ -50,7 +50,7 @@ def encode_cursor(webhook_id: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         webhook_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text
         webhook_id = ""
     if not WEBHOOK_ID.match(webhook_id):
         raise Refused("cursor is not one this API returned")
@@ -165,6 +165,46 @@ class WebhookStore:
             self._count_change(webhook.companyId, -1),
         ]
         return self._transact(writes)
+
+    def apply_health(self, webhook: StoredWebhook, change: HealthChange) -> dict[str, Any] | None:
+        """Write a health change on the webhook (and its index entries when it disables it).
+
+        Returns the webhook's attributes as written (failure streak included), or None when it
+        is gone or was already disabled by someone else (so only one writer announces a disabling).
+        Bumps the version, so an API update read before it is re-applied on fresh data rather
+        than writing stale health back."""
+        update = self._health_update(webhook, change)
+        if change.disables:
+            disabled = webhook.model_copy(update={"enabled": False})
+            index = [{"Put": self._in_table(entry)} for entry in index_entries(disabled)]
+            # The fan-out stops queueing for it with the same write.
+            return change.fields if self._transact([{"Update": update}, *index]) else None
+        try:
+            return self.client.update_item(**update, ReturnValues="ALL_NEW")["Attributes"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+
+    def _health_update(self, webhook: StoredWebhook, change: HealthChange) -> dict[str, Any]:
+        counted = ("consecutiveFailures",) if change.count_failure else ()
+        names = {f"#{name}": name for name in (*change.fields, "version", *counted)}
+        values: dict[str, Any] = {f":{name}": value for name, value in change.fields.items()}
+        values[":one"] = 1
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in change.fields)
+        expression += " ADD #version :one" + (", #consecutiveFailures :one" if change.count_failure else "")
+        condition = "attribute_exists(pk)"
+        for name, value in change.condition.items():
+            condition += f" AND #{name} = :was_{name}"
+            names[f"#{name}"], values[f":was_{name}"] = name, value
+        return {
+            "TableName": self.table.name,
+            "Key": webhook_key(webhook.companyId, webhook.id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def subscriptions(self, company_id: str, event: str) -> list[dict[str, Any]]:
         """Index entries of webhooks subscribed to this event or to all events, filters parsed."""

@@ -1,0 +1,193 @@
+"""The delivery log in DynamoDB: one item per delivery, one write per attempt.
+
+  pk = <company>#<webhook>   sk = <deliveryId>   the delivery: state, attempts, payload, run
+  LSI ByCreated: sort key createdAt              newest first, ?since=
+
+An attempt appends itself to the item and sets the state in one UpdateItem. The payload is
+kept (zlib-compressed) so that a delivery can be redelivered after its queue message is
+gone. `run` counts redeliveries: a retry or recover starts a new run, and a message of an
+older run (a DLQ redrive of what was since recovered) is superseded, never delivered again.
+Items expire after the retention (TTL on expiresAt).
+"""
+
+import base64
+import binascii
+import json
+import time
+import zlib
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import Binary
+from botocore.exceptions import ClientError
+
+from bluehooks import jsonlimits
+from bluehooks.errors import Refused
+from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
+from bluehooks.timestamps import now_iso
+
+BY_CREATED = "ByCreated"
+REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
+
+
+class LoggedDelivery(Delivery):
+    """A delivery as stored: what the API shows, and what a redelivery needs."""
+
+    companyId: str
+    payload: dict[str, Any]
+    run: int = 0
+
+    def message(self) -> DeliveryMessage:
+        return DeliveryMessage(
+            deliveryId=self.deliveryId,
+            webhookId=self.webhookId,
+            companyId=self.companyId,
+            eventId=self.eventId,
+            event=self.event,
+            payload=self.payload,
+            run=self.run,
+        )
+
+    def summary(self) -> DeliverySummary:
+        return DeliverySummary.model_validate(self.model_dump(include=set(DeliverySummary.model_fields)))
+
+
+def partition(company_id: str, webhook_id: str) -> str:
+    return f"{company_id}#{webhook_id}"
+
+
+class DeliveryLog:
+    def __init__(self, table, retention_days: int):
+        self.table = table
+        self.retention_seconds = retention_days * 86400
+
+    def get(self, company_id: str, webhook_id: str, delivery_id: str) -> LoggedDelivery | None:
+        key = {"pk": partition(company_id, webhook_id), "sk": delivery_id}
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return _from_item(item) if item else None
+
+    def record(
+        self,
+        message: DeliveryMessage,
+        state: DeliveryState,
+        attempt: DeliveryAttempt | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Write one attempt (or a state with no attempt) in one UpdateItem; False if a newer run owns it."""
+        now = now_iso()
+        sets = {
+            "state": state,
+            "reason": reason,
+            "updatedAt": now,
+            "nextRetryAt": attempt.nextRetryAt if attempt else None,
+            "expiresAt": int(time.time()) + self.retention_seconds,
+            "webhookId": message.webhookId,
+            "companyId": message.companyId,
+            "eventId": message.eventId,
+            "event": message.event,
+            "run": message.run,
+        }
+        once = {"createdAt": now, "payload": zlib.compress(jsonlimits.dumps_ascii(message.payload).encode())}
+        names = {f"#{name}": name for name in (*sets, *once, "attempts")}
+        values = {f":{name}": value for name, value in {**sets, **once}.items()}
+        values.update({":attempt": [attempt.model_dump()] if attempt else [], ":none": []})
+        expression = ", ".join(
+            [f"#{name} = :{name}" for name in sets]
+            + [f"#{name} = if_not_exists(#{name}, :{name})" for name in once]
+            + ["#attempts = list_append(if_not_exists(#attempts, :none), :attempt)"]
+        )
+        try:
+            self.table.update_item(
+                Key={"pk": partition(message.companyId, message.webhookId), "sk": message.deliveryId},
+                UpdateExpression="SET " + expression,
+                ConditionExpression="attribute_not_exists(#run) OR #run <= :run",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def start_run(self, delivery: LoggedDelivery, only_from: tuple[DeliveryState, ...] | None = None) -> bool:
+        """Make the delivery pending in a new run, unless someone did meanwhile; True when this call did."""
+        condition = Attr("run").eq(delivery.run)
+        if only_from:
+            condition &= Attr("state").is_in(list(only_from))
+        try:
+            self.table.update_item(
+                Key={"pk": partition(delivery.companyId, delivery.webhookId), "sk": delivery.deliveryId},
+                UpdateExpression="SET #state = :pending, #run = #run + :one, updatedAt = :now, nextRetryAt = :none",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#state": "state", "#run": "run"},
+                ExpressionAttributeValues={":pending": "pending", ":one": 1, ":now": now_iso(), ":none": None},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        delivery.run += 1
+        delivery.state = "pending"
+        return True
+
+    def page(
+        self,
+        company_id: str,
+        webhook_id: str,
+        limit: int,
+        cursor: str | None = None,
+        states: tuple[str, ...] = (),
+        event: str | None = None,
+        since: str | None = None,
+    ) -> tuple[list[LoggedDelivery], str | None]:
+        """Newest first, `limit` at most, and the cursor of the next page (None on the last)."""
+        pk = partition(company_id, webhook_id)
+        key = Key("pk").eq(pk) & Key("createdAt").gte(since) if since else Key("pk").eq(pk)
+        query: dict[str, Any] = {"IndexName": BY_CREATED, "KeyConditionExpression": key, "ScanIndexForward": False}
+        filters = [Attr("state").is_in(list(states))] if states else []
+        if event:
+            filters.append(Attr("event").eq(event))
+        if filters:
+            query["FilterExpression"] = filters[0] if len(filters) == 1 else filters[0] & filters[1]
+        if cursor:
+            query["ExclusiveStartKey"] = {"pk": pk, **_decode_cursor(cursor)}
+        found: list[LoggedDelivery] = []
+        while True:
+            query["Limit"] = limit - len(found)
+            page = self.table.query(**query)
+            found += [_from_item(item) for item in page["Items"]]
+            last = page.get("LastEvaluatedKey")
+            if not last or len(found) >= limit:
+                return found, _encode_cursor(last) if last else None
+            query["ExclusiveStartKey"] = last
+
+
+def _from_item(item: dict[str, Any]) -> LoggedDelivery:
+    fields = {name: value for name, value in item.items() if name not in ("pk", "sk", "payload", "expiresAt")}
+    payload = item["payload"].value if isinstance(item["payload"], Binary) else item["payload"]
+    attempts = fields.get("attempts", [])
+    return LoggedDelivery.model_validate(
+        {
+            **fields,
+            "deliveryId": item["sk"],
+            "payload": json.loads(zlib.decompress(payload)),
+            "attemptCount": len(attempts),
+        }
+    )
+
+
+def _encode_cursor(last_key: dict[str, Any]) -> str:
+    position = {"sk": last_key["sk"], "createdAt": last_key["createdAt"]}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, str]:
+    """Only the position within this webhook's log: the partition always comes from the caller."""
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if set(position) == {"sk", "createdAt"} and all(isinstance(v, str) for v in position.values()):
+            return position
+    except (ValueError, binascii.Error):
+        pass
+    raise Refused("cursor is not one this API returned")
