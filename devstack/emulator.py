@@ -1,4 +1,4 @@
-"""The AWS emulator: moto in server mode, in a process of its own (so it has a core of its own)."""
+"""The AWS emulator: moto in server mode (with AWS's SQS in-flight ceiling), in a process of its own."""
 
 import ctypes
 import os
@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -14,8 +15,9 @@ class Emulator:
     def __init__(self, port: int, env: dict[str, str] | None = None):
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
             env={**os.environ, **(env or {})},
+            cwd=Path(__file__).resolve().parent.parent,  # where `devstack` is importable
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the stack, which stops the emulator last

@@ -8,6 +8,7 @@ shared by two invocations running at the same time.
 import importlib.util
 import queue
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -48,15 +49,24 @@ def load_handler(path: Path, function: str, layer_paths: list[Path]) -> Callable
     return getattr(module, function)
 
 
+class FunctionTimedOut(Exception):
+    """The invocation ran past the function's timeout: Lambda would have killed it."""
+
+
 class FunctionPool:
-    """Up to `instances` concurrent invocations of one function, each on its own module copy."""
+    """Up to `instances` concurrent invocations of one function, each on its own module copy.
+
+    As on Lambda, an invocation that outlives the function's timeout fails, whatever it goes on
+    to do: its result is thrown away and its execution environment (the module copy) replaced.
+    """
 
     def __init__(self, name: str, path: Path, function: str, layer_paths: list[Path], instances: int, timeout: float):
         self.name = name
         self.timeout = timeout
+        self._load = lambda: load_handler(path, function, layer_paths)
         self._idle: queue.Queue[Callable] = queue.Queue()
         for _ in range(instances):
-            self._idle.put(load_handler(path, function, layer_paths))
+            self._idle.put(self._load())
 
     def invoke(self, event: dict[str, Any], request_id: str | None = None) -> Any:
         """One invocation; the retries of an asynchronous invocation share its request id."""
@@ -64,7 +74,21 @@ class FunctionPool:
         context = LambdaContext(self.name, self.timeout)
         if request_id:
             context.aws_request_id = request_id
-        try:
-            return handler(event, context)
-        finally:
-            self._idle.put(handler)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = handler(event, context)
+            except BaseException as exc:  # handed to the caller, as Lambda reports a function error
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"{self.name}-invocation", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            self._idle.put(self._load())  # the stuck copy is abandoned, as Lambda kills its environment
+            raise FunctionTimedOut(f"{self.name} timed out after {self.timeout:g} s")
+        self._idle.put(handler)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]

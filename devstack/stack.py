@@ -123,7 +123,7 @@ class Running:
 
     def pool(self, function: str, instances: int) -> FunctionPool:
         path, handler = self.stack.handler_path(function)
-        timeout = float(self.stack.function_property(function, "Timeout", 3))
+        timeout = float(self.stack.resolve(self.stack.function_property(function, "Timeout", 3)))
         return FunctionPool(function, path, handler, self.stack.layer_paths(function), instances, timeout)
 
     def ready_line(self) -> str:

@@ -109,6 +109,9 @@ class LocalStack:
             return self.create(logical_id)[attribute]
         if key == "Fn::Join":
             return self.resolve(arg[0]).join(str(part) for part in self.resolve(arg[1]))
+        if key == "Fn::FindInMap":
+            mapping, top, second = (str(self.resolve(part)) for part in arg)
+            return self.template["Mappings"][mapping][top][second]
         if key == "Fn::Length":
             return len(self.resolve(arg))
         if key == "Fn::Select":
@@ -206,7 +209,7 @@ class LocalStack:
                         function=logical_id,
                         queue_url=queue["Ref"],
                         queue_arn=queue_arn,
-                        batch_size=int(spec.get("BatchSize", 10)),
+                        batch_size=int(self.resolve(spec.get("BatchSize", 10))),
                         report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
                     )
                 )
@@ -226,7 +229,7 @@ class LocalStack:
         bus = self.resolve(spec.get("EventBusName", "default"))
         rule_name = self.physical_name(f"{function}{event_name}")
         retries, on_failure_url = self._async_invoke_config(function)
-        timeout = int(self.function_property(function, "Timeout", 3))
+        timeout = int(self.resolve(self.function_property(function, "Timeout", 3)))
         # Never visible again while its invocations (and the short local waits between them) run.
         tap = self.queue(f"{rule_name}-tap", {"VisibilityTimeout": (retries + 1) * timeout + 60})
         target = {"Id": "tap", "Arn": tap["Arn"]}

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
+from console import console_router
 from delivery_routes import delivery_router
 from webhook_routes import webhook_router
 
@@ -31,16 +32,17 @@ from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, DeliveryMessage, EventType
-from bluehooks.outbound import TargetPolicy
 from bluehooks.store import WebhookStore
+from bluehooks.targets import TargetPolicy
 from bluehooks.vault import SecretVault
 
 MAX_BODY_BYTES = 64 * 1024
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/console"})
+PUBLIC_PREFIXES = ("/console/",)  # the console's static files
 TITLE = f"{PRODUCT} management API"
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["boto3", "botocore"])
 config = settings()
 sqs = boto3.client("sqs")
 dynamodb = boto3.resource("dynamodb")
@@ -78,6 +80,7 @@ def current_caller() -> Caller:
 
 app.include_router(webhook_router(service, current_caller))
 app.include_router(delivery_router(deliveries, current_caller))
+app.include_router(console_router())
 
 
 @app.exception_handler(DomainError)
@@ -131,7 +134,8 @@ def admit(event: dict[str, Any]) -> Caller | None:
     if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:  # base64 grows a body by a third
         raise TooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
     caller = None
-    if event.get("path") not in PUBLIC_PATHS:
+    path = event.get("path") or ""
+    if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
         key = signing_key(config.jwt_secret_parameter)
         caller = authenticate(headers.get("authorization"), key, config.jwt_issuer, config.jwt_audience)
     if body:

@@ -1,13 +1,16 @@
-"""DeliveryFunction: DeliveryQueue batches → one signed POST per message, retried via SQS.
+"""DeliveryFunction: DeliveryQueue batches → one signed POST per message, every record at once.
 
-A failed attempt sets its message's visibility to the next delay of the retry schedule and
-is reported as a batch item failure, so SQS hands it back then; after the last attempt the
-message is made visible at once and the queue's redrive policy moves it to DeliveryDLQ.
+An attempt's message is always deleted; what follows is a new message: the next attempt,
+delayed (`RetryScheduler`), or the message itself in DeliveryDLQ with its reason. A record
+that fails for our own reasons (a throttle, a crash, too little time left) is reported as a
+batch item failure and comes back after a short backoff with the same attempt number; the
+queue's maxReceiveCount bounds how often that may happen.
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -20,12 +23,14 @@ from bluehooks.config import settings
 from bluehooks.delivery import Deliverer, disabled_event
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
-from bluehooks.outbound import TargetPolicy, pinned_session
+from bluehooks.outbound import pinned_session
+from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
+from bluehooks.targets import TargetPolicy
 from bluehooks.vault import SecretVault
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["boto3", "botocore"])  # never requests: no trace headers to subscribers
 metrics = Metrics()
 config = settings()
 sqs = boto3.client("sqs")
@@ -35,7 +40,9 @@ deliverer = Deliverer(
     store=WebhookStore(dynamodb.Table(config.webhooks_table)),
     log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
     vault=SecretVault(boto3.client("kms"), config.secrets_key_id),
-    session=pinned_session(TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets)),
+    session=pinned_session(
+        TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets), config.batch_size
+    ),
     timeout=config.delivery_timeout_seconds,
     schedule=config.retry_schedule,
     disable_after=timedelta(seconds=config.disable_after_failing_seconds),
@@ -43,50 +50,66 @@ deliverer = Deliverer(
         Entries=[disabled_event(webhook, reason, config.event_bus_name)]
     ),
 )
-# Records of one batch are delivered concurrently: a slow receiver never holds up the others.
+scheduler = RetryScheduler(sqs, config.delivery_queue_url, config.retry_queue_url, config.delivery_dlq_url)
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A thread per record of the largest batch: one slow receiver never holds up the others.
+records_pool = ThreadPoolExecutor(max_workers=config.batch_size, thread_name_prefix="record")
+# Time a record needs beyond the POST's own deadline: reads, the log write, the next message.
+OVERHEAD_SECONDS = 5
 
 
-class RedeliverLater(Exception):
-    """Marks the record as a batch item failure; its visibility was set to the retry delay."""
+class NotAttempted(Exception):
+    """The record goes back to the queue with its attempt unused; the message says why."""
 
 
-def deliver(record: SQSRecord) -> None:
-    attempt = int(record.attributes.approximate_receive_count)
+def deliver(record: SQSRecord, remaining_ms: int) -> None:
+    if remaining_ms < (config.delivery_timeout_seconds + OVERHEAD_SECONDS) * 1000:
+        raise NotAttempted("too little time left in this invocation")
     try:
         message = DeliveryMessage.model_validate_json(record.body)
     except ValidationError as exc:
         problems = exc.errors(include_url=False, include_input=False)  # the body itself stays out of the logs
-        logger.error("poison message: dead-lettering it", extra={"messageId": record.message_id, "errors": problems})
-        _redeliver(record, 0, "poison message")
-    outcome = deliverer.attempt(message, attempt)
+        logger.error("poison message: dead-lettered", extra={"messageId": record.message_id, "errors": problems})
+        scheduler.dead_letter(record.body, f"poison message: {problems}")
+        metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
+        return
+    if int(record.attributes.approximate_receive_count) > 1:
+        metrics.add_metric(name="InfrastructureRetries", unit=MetricUnit.Count, value=1)
+    outcome = deliverer.attempt(message)
     metrics.add_metric(name=f"Deliveries{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
     if outcome.kind == "retry":
-        _redeliver(record, outcome.delay or 0, "retry scheduled")
+        scheduler.next_attempt(message, outcome.delay or 0)
+    elif outcome.kind == "deferred":
+        scheduler.postpone(message, outcome.delay or 0)
     elif outcome.kind == "exhausted":
-        _redeliver(record, 0, "attempts exhausted: to the DLQ")
+        scheduler.dead_letter(record.body, outcome.reason or "no attempt left")
 
 
-def _redeliver(record: SQSRecord, delay: int, reason: str) -> NoReturn:
-    sqs.change_message_visibility(
-        QueueUrl=config.delivery_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
-    )
-    raise RedeliverLater(reason)
-
-
-async def deliver_async(record: SQSRecord) -> None:
+async def deliver_async(record: SQSRecord, lambda_context: Any) -> None:
+    remaining_ms = lambda_context.get_remaining_time_in_millis()
     try:
-        await asyncio.to_thread(deliver, record)
-    except RedeliverLater:
-        raise
-    except Exception:
-        # The batch processor reports the record as failed (it comes back); say why, here.
-        logger.exception("delivery crashed", extra={"messageId": record.message_id})
-        raise
+        await asyncio.get_running_loop().run_in_executor(records_pool, deliver, record, remaining_ms)
+    except Exception as exc:
+        logger.exception("record not done: it comes back", extra={"messageId": record.message_id})
+        _back_off(record)
+        raise NotAttempted(str(exc)) from exc
+
+
+def _back_off(record: SQSRecord) -> None:
+    """Our failure, not the receiver's: retry soon, later each time (5 s, 10 s, … 5 min)."""
+    receives = int(record.attributes.approximate_receive_count)
+    try:
+        sqs.change_message_visibility(
+            QueueUrl=config.delivery_queue_url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=min(300, 5 * 2 ** (receives - 1)),
+        )
+    except Exception:  # the queue's own visibility timeout then applies
+        logger.exception("could not set the backoff", extra={"messageId": record.message_id})
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return async_process_partial_response(

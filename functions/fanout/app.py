@@ -24,7 +24,7 @@ from bluehooks.models import EventDetail
 from bluehooks.store import WebhookStore
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=["boto3", "botocore"])
 metrics = Metrics()
 config = settings()
 fanout = Fanout(

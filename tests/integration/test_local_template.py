@@ -7,14 +7,16 @@ import boto3
 from tests.integration.conftest import PARAMETERS, sample
 
 
-def test_the_delivery_queue_redrives_after_one_receive_per_scheduled_attempt(stack, queues):
+def test_the_delivery_queue_bounds_receives_that_were_not_attempts(stack, queues):
     attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=queues["DeliveryQueue"], AttributeNames=["All"])[
         "Attributes"
     ]
     redrive = json.loads(attributes["RedrivePolicy"])
-    assert redrive["maxReceiveCount"] == len(PARAMETERS["RetrySchedule"].split(","))
+    assert redrive["maxReceiveCount"] == 10  # attempts travel in the message; receives only bound our failures
     assert redrive["deadLetterTargetArn"].endswith(":blue-webhooks-local-DeliveryDLQ")
-    assert int(attributes["VisibilityTimeout"]) >= 6 * 25  # ≥ 6 × DeliveryFunction's timeout
+    timeout = float(stack.resolve(stack.function_property("DeliveryFunction", "Timeout")))
+    assert timeout == float(PARAMETERS["DeliveryTimeoutSeconds"]) + 10  # derived from the delivery deadline
+    assert int(attributes["VisibilityTimeout"]) >= 6 * 30  # ≥ 6 × DeliveryFunction's longest timeout
     assert attributes["MessageRetentionPeriod"] == "1209600"
 
 

@@ -14,17 +14,8 @@ import pytest
 import requests
 import urllib3.util.connection
 
-from bluehooks.outbound import (
-    EXCERPT_BYTES,
-    PinnedAddressAdapter,
-    TargetPolicy,
-    TargetRefused,
-    address_refusal,
-    check_url,
-    pinned_session,
-    post,
-    resolve_public,
-)
+from bluehooks.outbound import EXCERPT_BYTES, PinnedAddressAdapter, pinned_session, post
+from bluehooks.targets import TargetPolicy, TargetRefused, address_refusal, check_url, resolve_public
 from tests.hostile_urls import HOSTILE_URLS, LOOPBACK_URLS
 
 PRODUCTION = TargetPolicy(allow_http=False, allow_loopback=False)

@@ -35,12 +35,17 @@ def test_retry_after_never_pulls_retry_earlier():
     assert next_delay(SCHEDULE, 2, retry_after="1", rand=0.5) == 300
 
 
-def test_retry_after_capped_at_twelve_hours():
-    assert next_delay(SCHEDULE, 1, retry_after="999999", rand=0.5) == 43200
+def test_retry_after_capped_at_a_day():
+    assert next_delay(SCHEDULE, 1, retry_after="999999", rand=0.5) == 86400
+    assert next_delay(SCHEDULE, 1, retry_after="43200", rand=0.5) == 43200
 
 
-def test_schedule_capped_at_twelve_hours():
-    assert next_delay((0, 100_000), 1, rand=1.0) == 43200
+def test_a_309_digit_retry_after_is_capped_not_an_overflow():
+    assert next_delay(SCHEDULE, 1, retry_after="9" * 309, rand=0.5) == 86400
+
+
+def test_schedule_capped_at_a_day():
+    assert next_delay((0, 100_000), 1, rand=1.0) == 86400
 
 
 def test_retry_after_http_date():

@@ -29,7 +29,8 @@ logger = Logger(child=True)
 DISABLED_EVENT = "WEBHOOK_DISABLED"
 PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
 
-Kind = Literal["delivered", "retry", "exhausted", "gone", "dropped", "superseded"]
+Kind = Literal["delivered", "retry", "exhausted", "gone", "dropped", "superseded", "deferred"]
+PROBE_INTERVAL = 30  # seconds between probes of an UNHEALTHY webhook's endpoint
 STATE_OF: dict[Kind, DeliveryState] = {
     "delivered": "succeeded",
     "retry": "failed",
@@ -42,7 +43,8 @@ STATE_OF: dict[Kind, DeliveryState] = {
 @dataclass(frozen=True)
 class Outcome:
     """delivered | retry (after `delay` s) | exhausted (dead-letter it) | gone (410: disabled) |
-    dropped (webhook deleted or disabled) | superseded (a newer run, or already delivered: not sent)."""
+    dropped (webhook deleted or disabled) | superseded (a newer run, or already delivered: not sent) |
+    deferred (the webhook's circuit is open: the same attempt, after `delay` s)."""
 
     kind: Kind
     delay: int | None = None
@@ -82,21 +84,28 @@ class Deliverer:
         self.disable_after = disable_after
         self.announce = announce or (lambda webhook, reason: None)
 
-    def attempt(self, message: DeliveryMessage, attempt: int) -> Outcome:
+    def attempt(self, message: DeliveryMessage) -> Outcome:
         logged = self.log.get(message.companyId, message.webhookId, message.deliveryId)
         if _settled(logged, message):
-            return self._log(message, attempt, Outcome("superseded", reason="a newer run, or already delivered"))
+            return self._log(message, Outcome("superseded", reason="a newer run, or already delivered"))
         webhook = self.store.get(message.companyId, message.webhookId)
         if webhook is None or not webhook.enabled:
             why = "deleted" if webhook is None else f"disabled ({webhook.disabledReason or 'by its owner'})"
             outcome = Outcome("dropped", reason=f"webhook {why}")
             self.log.record(message, "dropped", reason=outcome.reason)
-            return self._log(message, attempt, outcome)
+            return self._log(message, outcome)
+        probing = webhook.status == "UNHEALTHY"
+        if probing and not self.store.take_probe(webhook, self.timeout + PROBE_INTERVAL):
+            return self._log(
+                message, Outcome("deferred", delay=PROBE_INTERVAL, reason="circuit open: one probe at a time")
+            )
         started = now()
-        outcome = decide(self._post(webhook, message), attempt, self.schedule)
+        outcome = decide(self._post(webhook, message), message.attempt, self.schedule)
         self.log.record(message, STATE_OF[outcome.kind], self._attempt(logged, outcome, started), outcome.reason)
         self._keep_health(webhook, outcome)
-        return self._log(message, attempt, outcome)
+        if probing and outcome.kind == "delivered":
+            self.store.end_probe(webhook)  # the others are released at their next try
+        return self._log(message, outcome)
 
     def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
@@ -140,7 +149,7 @@ class Deliverer:
             self.store.apply_health(webhook, unhealthy)
 
     @staticmethod
-    def _log(message: DeliveryMessage, attempt: int, outcome: Outcome) -> Outcome:
+    def _log(message: DeliveryMessage, outcome: Outcome) -> Outcome:
         result = outcome.result
         logger.info(
             f"delivery {outcome.kind}",
@@ -148,7 +157,7 @@ class Deliverer:
                 "deliveryId": message.deliveryId,
                 "webhookId": message.webhookId,
                 "event": message.event,
-                "attempt": attempt,
+                "attempt": message.attempt,
                 "statusCode": result.status if result else None,
                 "durationMs": result.duration_ms if result else None,
                 "error": result.error if result else outcome.reason,

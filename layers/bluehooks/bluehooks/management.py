@@ -21,9 +21,9 @@ from bluehooks.models import (
     WebhookPage,
     WebhookUpdate,
 )
-from bluehooks.outbound import TargetPolicy, TargetRefused, check_url
 from bluehooks.signing import generate_secret
 from bluehooks.store import WebhookStore
+from bluehooks.targets import TargetPolicy, TargetRefused, check_url
 from bluehooks.timestamps import now_iso
 from bluehooks.vault import SecretVault
 

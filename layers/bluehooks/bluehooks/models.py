@@ -243,6 +243,8 @@ class DeliveryMessage(BaseModel):
     event: str
     payload: dict[str, Any] = Field(description="The body without its `webhook` part, added at delivery.")
     run: int = Field(default=0, ge=0, description="Which redelivery of this delivery; older runs are superseded.")
+    attempt: int = Field(default=1, ge=1, le=1000, description="The number of the attempt this message is for.")
+    dueAt: str | None = Field(default=None, description="When that attempt is due (ISO 8601); none: now.")
 
 
 DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]

@@ -1,208 +1,105 @@
-"""Outbound HTTP to subscriber URLs: URL rules, SSRF-safe address checks, the pinned POST.
+"""Outbound HTTP to subscriber URLs: the pinned POST, bounded by one wall-clock deadline.
 
-A URL is read the way delivery will send it: `requests` prepares it (urllib3 parsing, IDNA
-hosts) and the host and port are taken from the prepared URL exactly as the adapter takes
-them. A URL that `urllib.parse` reads with another host or port (backslashes, `@` and
-percent tricks) is refused as ambiguous, as is any whitespace or control character.
+The session re-checks the URL rules (`bluehooks.targets`), and the adapter resolves the host
+once, refuses any non-public address and connects to that exact IP while keeping the hostname
+for the Host header, TLS SNI and certificate checks (so DNS rebinding gains nothing).
 
-Every address the host resolves to must be public: IPv4 outside the special-purpose ranges
-below, IPv6 inside global unicast 2000::/3 and outside the same kind of ranges. Numeric
-spellings (`2130706433`, `0x7f.1`, `0177.0.0.1`, `127.1`) are caught because the checked
-value is what `getaddrinfo` resolves them to. `allow_loopback` lifts 127/8 and ::1 only.
-
-`check_url` applies all of this when a URL is stored; `pinned_session` applies it again at
-delivery: the session re-checks the URL rules, and the adapter resolves the host once,
-refuses any non-public address and connects to that exact IP while keeping the hostname for
-the Host header, TLS SNI and certificate checks (so DNS rebinding gains nothing).
+The deadline covers the whole attempt, not each socket operation: resolving, connecting, the
+status line, the headers and the excerpt. A timer shuts the attempt's socket down when it
+expires, so a receiver trickling one byte at a time fails at the deadline like a silent one.
 """
 
-import ipaddress
-import re
 import socket
+import threading
 import time
-import unicodedata
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from http.client import HTTPException
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-MAX_URL_LENGTH = 2048
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
-
-# Our own table rather than `ipaddress.is_global` alone: its answers differ between CPython
-# versions (IPv4-compatible ::a.b.c.d counts as global on 3.11, 3fff::/20 is unknown there).
-# First match names the refusal; the IPv6 entries outside 2000::/3 are refused by that rule
-# anyway and are listed so the message says what they are.
-_REFUSED_NETWORKS = tuple(
-    (ipaddress.ip_network(net), label)
-    for net, label in {
-        "0.0.0.0/8": "'this network'",
-        "10.0.0.0/8": "private, RFC 1918",
-        "100.64.0.0/10": "carrier-grade NAT",
-        "127.0.0.0/8": "loopback",
-        "169.254.169.254/32": "cloud metadata",
-        "169.254.0.0/16": "link-local",
-        "172.16.0.0/12": "private, RFC 1918",
-        "192.0.0.0/24": "IETF protocol assignments",
-        "192.0.2.0/24": "documentation",
-        "192.88.99.0/24": "6to4 relay anycast",
-        "192.168.0.0/16": "private, RFC 1918",
-        "198.18.0.0/15": "benchmarking",
-        "198.51.100.0/24": "documentation",
-        "203.0.113.0/24": "documentation",
-        "224.0.0.0/4": "multicast",
-        "255.255.255.255/32": "broadcast",
-        "240.0.0.0/4": "reserved",
-        "::1/128": "loopback",
-        "::/128": "unspecified",
-        "::/96": "IPv4-compatible",
-        "::ffff:0:0/96": "IPv4-mapped",
-        "::ffff:0:0:0/96": "IPv4-translated, SIIT",
-        "64:ff9b::/96": "NAT64",
-        "64:ff9b:1::/48": "local NAT64",
-        "fd00:ec2::254/128": "cloud metadata",
-        "fc00::/7": "unique-local",
-        "fe80::/10": "link-local",
-        "fec0::/10": "site-local",
-        "ff00::/8": "multicast",
-        # Inside 2000::/3 but not public, or tunnelling to an IPv4 address (Teredo, 6to4).
-        "2001::/23": "IETF protocol assignments, Teredo",
-        "2001:db8::/32": "documentation",
-        "2002::/16": "6to4",
-        "3fff::/20": "documentation",
-        "5f00::/16": "SRv6 segment identifiers",
-    }.items()
-)
-
-# What a resolvable host looks like once requests has IDNA-encoded it (IPv6 literals
-# included, without brackets); anything else (`%`, controls, spaces) is refused outright.
-_HOST_CHARS = re.compile(r"[A-Za-z0-9._:-]+")
+from bluehooks.targets import DEFAULT_PORTS, TargetPolicy, TargetRefused, resolve_public, target
 
 
-class TargetRefused(Exception):
-    """A URL or address that webhooks must not be sent to; the message says why."""
+class Deadline:
+    """One attempt's wall-clock limit: the time left, and a timer that cuts its socket off."""
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.connection: HTTPConnection | None = None
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def left(self) -> float:
+        return max(0.001, self.ends - time.monotonic())
+
+    def watch(self, connection: HTTPConnection) -> None:
+        self.connection = connection
+        if self.expired:
+            self._cut()
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._cut()
+
+    def _cut(self) -> None:
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # a blocked recv returns at once
+            except OSError:
+                pass
+
+    def __enter__(self) -> "Deadline":
+        Deadline._current.value = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        Deadline._current.value = None
+
+    @classmethod
+    def current(cls) -> "Deadline | None":
+        return getattr(cls._current, "value", None)
 
 
-@dataclass(frozen=True)
-class TargetPolicy:
-    allow_http: bool = False
-    allow_loopback: bool = False
+class _Watched:
+    """A connection the current attempt's deadline can cut off, whether new or reused."""
 
-    @property
-    def schemes(self) -> tuple[str, ...]:
-        return ("https", "http") if self.allow_http else ("https",)
+    def connect(self) -> None:
+        if deadline := Deadline.current():
+            deadline.watch(self)
+            self.timeout = deadline.left()
+        super().connect()
 
-
-def address_refusal(address: str, policy: TargetPolicy) -> str | None:
-    """Why this IP may not be a target, or None when it may."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return f"{address!r}, not an IP address"
-    if policy.allow_loopback and any(ip in net for net in _LOOPBACK):
-        return None
-    if label := next((label for net, label in _REFUSED_NETWORKS if ip in net), None):
-        return f"{ip} ({label}), not a public address"
-    if ip.version == 6 and ip not in _GLOBAL_UNICAST_V6:
-        return f"{ip}, outside IPv6 global unicast {_GLOBAL_UNICAST_V6}"
-    if not ip.is_global:  # CPython's registry as a second opinion
-        return f"{ip}, not a public address"
-    return None
+    def request(self, *args, **kwargs) -> None:
+        if deadline := Deadline.current():
+            deadline.watch(self)
+        super().request(*args, **kwargs)
 
 
-def resolve_public(host: str, port: int, policy: TargetPolicy) -> str:
-    """Resolve host; every address must be public. Returns the first one, to connect to."""
-    if not host or not _HOST_CHARS.fullmatch(host):
-        raise TargetRefused(f"host {host!r} has characters that are not allowed in a host name")
-    if not 0 < port <= 65535:
-        raise TargetRefused(f"port {port} is not between 1 and 65535")
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise TargetRefused(f"host {host!r} does not resolve") from exc
-    addresses = [info[4][0] for info in infos]
-    for address in addresses:
-        if reason := address_refusal(address, policy):
-            raise TargetRefused(f"host {host!r} resolves to {reason}")
-    return addresses[0]
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
 
-def check_url(url: str, policy: TargetPolicy) -> None:
-    """Raise TargetRefused unless url is an allowed webhook target (scheme, shape, addresses)."""
-    _scheme, host, port = _target(url, policy)
-    resolve_public(host, port, policy)
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
-def _target(url: str, policy: TargetPolicy) -> tuple[str, str, int]:
-    """The (scheme, host, port) requests would connect to for url, after the URL rules (no DNS)."""
-    _refuse_text(url)
-    written = _split(url)
-    _refuse_shape(written, policy)
-    sent = _split(_prepared(url))
-    _refuse_shape(sent, policy)
-    reads = (_idna(written.hostname), written.port or DEFAULT_PORTS[written.scheme])
-    goes = (sent.hostname, sent.port or DEFAULT_PORTS[sent.scheme])
-    if reads != goes:
-        raise TargetRefused(f"url is ambiguous: it reads as {reads[0]!r}:{reads[1]} but goes to {goes[0]!r}:{goes[1]}")
-    return sent.scheme, *goes
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
 
 
-def _refuse_text(url: str) -> None:
-    if len(url) > MAX_URL_LENGTH:
-        raise TargetRefused(f"url is longer than {MAX_URL_LENGTH} characters")
-    # Parsers disagree on these: urllib.parse drops tab/CR/LF, requests strips leading spaces.
-    if bad := next((ch for ch in url if ch.isspace() or unicodedata.category(ch) == "Cc"), None):
-        raise TargetRefused(f"url must not contain whitespace or control characters (found U+{ord(bad):04X})")
-
-
-def _refuse_shape(parts: SplitResult, policy: TargetPolicy) -> None:
-    if parts.scheme not in policy.schemes:
-        raise TargetRefused(f"url scheme must be {' or '.join(policy.schemes)}")
-    if not parts.hostname:
-        raise TargetRefused("url has no host")
-    if parts.port == 0:  # requests would silently drop ":0" and use the default port
-        raise TargetRefused("url port must be a number between 1 and 65535")
-    if parts.username is not None or parts.password is not None:
-        raise TargetRefused("url must not carry credentials")
-    if parts.fragment:
-        raise TargetRefused("url must not have a fragment")
-
-
-def _split(url: str) -> SplitResult:
-    """urllib.parse's reading of url; the adapter reads the prepared URL's host the same way (urlparse)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise TargetRefused(f"url is malformed: {exc}") from exc
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number up to 65535
-    except ValueError as exc:
-        raise TargetRefused("url port must be a number between 1 and 65535") from exc
-    return parts
-
-
-def _prepared(url: str) -> str:
-    """url as requests will send it: parsed by urllib3, host IDNA-encoded, re-quoted."""
-    request = requests.PreparedRequest()
-    try:
-        request.prepare_url(url, None)
-    except (requests.RequestException, ValueError) as exc:
-        raise TargetRefused(f"url is malformed: {exc}") from exc
-    return request.url
-
-
-def _idna(host: str | None) -> str | None:
-    """host encoded the way requests encodes it, so that the two readings can be compared."""
-    if host is None or host.isascii():
-        return host
-    try:
-        return requests.PreparedRequest._get_idna_encoded_host(host)
-    except UnicodeError:
-        return host
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 class PinnedAddressAdapter(HTTPAdapter):
@@ -212,13 +109,18 @@ class PinnedAddressAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self.policy = policy
 
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         scheme, hostname = host_params["scheme"], host_params["host"]
         if scheme not in self.policy.schemes:
             raise TargetRefused(f"url scheme {scheme!r} is not allowed")
         port = host_params["port"] or DEFAULT_PORTS[scheme]
-        address = resolve_public(hostname, port, self.policy)
+        deadline = Deadline.current()
+        address = resolve_public(hostname, port, self.policy, timeout=deadline.left() if deadline else None)
         host_header = f"[{hostname}]" if ":" in hostname else hostname
         if port != DEFAULT_PORTS[scheme]:
             host_header += f":{port}"
@@ -238,14 +140,15 @@ class _PinnedSession(requests.Session):
         self.policy = policy
 
     def request(self, method, url, *args, **kwargs):
-        _target(url, self.policy)
+        target(url, self.policy)
         return super().request(method, url, *args, **kwargs)
 
 
-def pinned_session(policy: TargetPolicy) -> requests.Session:
+def pinned_session(policy: TargetPolicy, pool_size: int = 10) -> requests.Session:
     session = _PinnedSession(policy)
     session.trust_env = False  # no proxies or .netrc from the environment
     adapter = PinnedAddressAdapter(policy)
+    adapter.init_poolmanager(pool_size, pool_size)  # as many kept connections as concurrent records
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -265,29 +168,50 @@ class HttpResult:
 
 
 EXCERPT_BYTES = 1024
+# Everything a POST can raise that is the receiver's or the network's doing, not ours.
+TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, HTTPException, OSError)
 
 
 def post(session: requests.Session, url: str, body: bytes, headers: dict[str, str], timeout: float) -> HttpResult:
-    """POST once; never follows redirects; reads at most EXCERPT_BYTES of the response."""
+    """POST once within `timeout` seconds of wall clock; never follows redirects.
+
+    The outcome is the status: once the status line and headers are in, the excerpt (at most
+    EXCERPT_BYTES, decoded as text) is read with whatever time is left, and a failure to read
+    it does not change the status."""
     started = time.perf_counter()
 
     def elapsed() -> int:
         return round((time.perf_counter() - started) * 1000)
 
-    try:
-        with session.post(
-            url, data=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
-        ) as response:
-            excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+    with Deadline(timeout) as deadline:
+        try:
+            response = session.post(
+                url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+            )
+        except TargetRefused as exc:
+            return HttpResult(status=None, duration_ms=elapsed(), error=f"refused: {exc}")
+        except TRANSPORT_ERRORS as exc:
+            return HttpResult(status=None, duration_ms=elapsed(), error=_describe(exc, deadline))
+        with response:
+            excerpt, problem = _excerpt(response)
             return HttpResult(
                 status=response.status_code,
                 duration_ms=elapsed(),
-                excerpt=excerpt.decode("utf-8", "replace"),
+                excerpt=excerpt,
                 retry_after=response.headers.get("Retry-After"),
+                error=problem and _describe(problem, deadline),
             )
-    except TargetRefused as exc:
-        return HttpResult(status=None, duration_ms=elapsed(), error=f"refused: {exc}")
-    except requests.Timeout:
-        return HttpResult(status=None, duration_ms=elapsed(), error=f"timeout after {timeout:g} s")
-    except requests.RequestException as exc:
-        return HttpResult(status=None, duration_ms=elapsed(), error=f"connection error: {type(exc).__name__}")
+
+
+def _excerpt(response: requests.Response) -> tuple[str, Exception | None]:
+    try:
+        data = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+    except TRANSPORT_ERRORS as exc:
+        return "", exc
+    return data.decode("utf-8", "replace"), None
+
+
+def _describe(exc: BaseException, deadline: Deadline) -> str:
+    if deadline.expired or isinstance(exc, requests.Timeout | TimeoutError | urllib3.exceptions.TimeoutError):
+        return f"timeout after {deadline.seconds:g} s"
+    return f"connection error: {type(exc).__name__}"

@@ -4,7 +4,9 @@ import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-MAX_DELAY_SECONDS = 12 * 3600  # SQS's longest visibility timeout
+# A receiver's Retry-After may push a retry this far out, no further: waiting retries are
+# delayed messages, not in-flight ones, so SQS's 12-hour visibility limit does not bound them.
+MAX_DELAY_SECONDS = 24 * 3600
 JITTER = 0.2
 
 
@@ -14,7 +16,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(value)
+        return float(min(int(value[:12]), MAX_DELAY_SECONDS))  # 309 digits would overflow a float
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

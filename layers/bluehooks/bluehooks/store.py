@@ -16,6 +16,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -173,20 +174,17 @@ class WebhookStore:
         is gone or was already disabled by someone else (so only one writer announces a disabling).
         Bumps the version, so an API update read before it is re-applied on fresh data rather
         than writing stale health back."""
-        update = self._health_update(webhook, change)
+        update = self._health_update(change)
         if change.disables:
             disabled = webhook.model_copy(update={"enabled": False})
             index = [{"Put": self._in_table(entry)} for entry in index_entries(disabled)]
+            key = {"TableName": self.table.name, "Key": webhook_key(webhook.companyId, webhook.id)}
             # The fan-out stops queueing for it with the same write.
-            return change.fields if self._transact([{"Update": update}, *index]) else None
-        try:
-            return self.client.update_item(**update, ReturnValues="ALL_NEW")["Attributes"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
+            return change.fields if self._transact([{"Update": {**key, **update}}, *index]) else None
+        return self._update_if_there(webhook, **update)
 
-    def _health_update(self, webhook: StoredWebhook, change: HealthChange) -> dict[str, Any]:
+    @staticmethod
+    def _health_update(change: HealthChange) -> dict[str, Any]:
         counted = ("consecutiveFailures",) if change.count_failure else ()
         names = {f"#{name}": name for name in (*change.fields, "version", *counted)}
         values: dict[str, Any] = {f":{name}": value for name, value in change.fields.items()}
@@ -198,13 +196,42 @@ class WebhookStore:
             condition += f" AND #{name} = :was_{name}"
             names[f"#{name}"], values[f":was_{name}"] = name, value
         return {
-            "TableName": self.table.name,
-            "Key": webhook_key(webhook.companyId, webhook.id),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
+
+    def take_probe(self, webhook: StoredWebhook, lease_seconds: float) -> bool:
+        """Claim the one probe of an UNHEALTHY webhook's endpoint for `lease_seconds`; False if taken.
+
+        The lease outlives the probe: a failed probe leaves it in place, so the next probe waits
+        for its end. One probe per lease, whatever the number of deliveries waiting."""
+        now = time.time()
+        claimed = self._update_if_there(
+            webhook,
+            UpdateExpression="SET probeUntil = :until",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(probeUntil) OR probeUntil < :now)",
+            ExpressionAttributeValues={":until": Decimal(f"{now + lease_seconds:.3f}"), ":now": Decimal(f"{now:.3f}")},
+        )
+        return claimed is not None
+
+    def end_probe(self, webhook: StoredWebhook) -> None:
+        self._update_if_there(webhook, UpdateExpression="REMOVE probeUntil", ConditionExpression="attribute_exists(pk)")
+
+    def _update_if_there(self, webhook: StoredWebhook, **update: Any) -> dict[str, Any] | None:
+        """UpdateItem on the webhook; its new attributes, or None when its condition failed."""
+        try:
+            return self.client.update_item(
+                TableName=self.table.name,
+                Key=webhook_key(webhook.companyId, webhook.id),
+                ReturnValues="ALL_NEW",
+                **update,
+            )["Attributes"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
 
     def subscriptions(self, company_id: str, event: str) -> list[dict[str, Any]]:
         """Index entries of webhooks subscribed to this event or to all events, filters parsed."""

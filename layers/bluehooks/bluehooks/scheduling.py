@@ -1,0 +1,54 @@
+"""Waiting retries as delayed messages, never as in-flight ones.
+
+A standard queue holds about 120,000 in-flight messages, and an in-flight message is one that
+was received and not deleted. So a retry never waits by staying invisible: the attempt's
+message is deleted, and the next attempt is sent as a new message, delayed. SQS delays a
+message by at most 15 minutes, so a longer wait hops through RetryQueue, 15 minutes at a
+time, until it is due; then it goes to DeliveryQueue, which thus only ever holds due work.
+Delayed messages have no ceiling. The attempt number and the due time travel in the message.
+"""
+
+import math
+from datetime import timedelta
+
+from bluehooks.jsonlimits import dumps_ascii
+from bluehooks.models import DeliveryMessage
+from bluehooks.timestamps import iso, now, parse
+
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
+
+
+class RetryScheduler:
+    def __init__(self, sqs, delivery_queue_url: str, retry_queue_url: str, dead_letter_url: str):
+        self.sqs = sqs
+        self.delivery_queue_url = delivery_queue_url
+        self.retry_queue_url = retry_queue_url
+        self.dead_letter_url = dead_letter_url
+
+    def next_attempt(self, message: DeliveryMessage, delay: float) -> None:
+        """Schedule the attempt after this one, `delay` seconds from now."""
+        due = now() + timedelta(seconds=delay)
+        self.wait(message.model_copy(update={"attempt": message.attempt + 1, "dueAt": iso(due)}))
+
+    def wait(self, message: DeliveryMessage) -> None:
+        """Send the message on towards its due time: to DeliveryQueue once within 15 minutes of it."""
+        left = (parse(message.dueAt) - now()).total_seconds() if message.dueAt else 0
+        queue = self.delivery_queue_url if left <= MAX_DELAY_SECONDS else self.retry_queue_url
+        delay = min(MAX_DELAY_SECONDS, max(0, math.ceil(left)))
+        self.sqs.send_message(QueueUrl=queue, MessageBody=_body(message), DelaySeconds=delay)
+
+    def postpone(self, message: DeliveryMessage, seconds: float) -> None:
+        """Try the same attempt again later (a circuit held open): no attempt is used."""
+        self.wait(message.model_copy(update={"dueAt": iso(now() + timedelta(seconds=seconds))}))
+
+    def dead_letter(self, body: str, reason: str) -> None:
+        """Keep a message that will not be delivered, with why, in DeliveryDLQ (it can be redriven)."""
+        self.sqs.send_message(
+            QueueUrl=self.dead_letter_url,
+            MessageBody=body,
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
+        )
+
+
+def _body(message: DeliveryMessage) -> str:
+    return dumps_ascii(message.model_dump(mode="json"))
