@@ -28,6 +28,7 @@ PARAMETER_OVERRIDES = {
     "SECRET_ROTATION_OVERLAP_SECONDS": ("SecretRotationOverlapSeconds", None),
     "DISABLE_AFTER_FAILING_SECONDS": ("DisableAfterFailingSeconds", None),
     "DELIVERY_LOG_RETENTION_DAYS": ("DeliveryLogRetentionDays", None),
+    "PROBE_INTERVAL_SECONDS": ("ProbeIntervalSeconds", None),
 }
 # One event source mapping or API can run this many invocations of its function at once.
 # The API runs one invocation at a time: Powertools' resolver keeps the current request in a

@@ -46,6 +46,7 @@ deliverer = Deliverer(
     timeout=config.delivery_timeout_seconds,
     schedule=config.retry_schedule,
     disable_after=timedelta(seconds=config.disable_after_failing_seconds),
+    probe_interval=config.probe_interval_seconds,
     announce=lambda webhook, reason: events.put_events(
         Entries=[disabled_event(webhook, reason, config.event_bus_name)]
     ),

@@ -25,9 +25,10 @@ PARAMETERS = {
     "AllowPrivateTargets": "true",
     "RetrySchedule": "0,1,1",
     "DeliveryTimeoutSeconds": "1",
-    "MaxWebhooksPerCompany": "6",
+    "MaxWebhooksPerCompany": "12",
     "SecretRotationOverlapSeconds": "3",
     "DisableAfterFailingSeconds": "5",
+    "ProbeIntervalSeconds": "2",
 }
 
 

@@ -3,17 +3,12 @@ answers, nor in plain text at rest."""
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import boto3
 
 from tests.integration.conftest import queued
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.xray import run_traced
 
 
 def test_no_secret_in_logs_queues_answers_or_the_table(api, receiver, delivery_poller, queues, stack, caplog):
@@ -66,32 +61,9 @@ def test_xray_records_no_secret(stack, company, receiver):
     """Run the API handler as Lambda runs it with tracing on, and read what it sends the X-Ray daemon."""
     from tests.integration.conftest import token
 
-    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    daemon.bind(("127.0.0.1", 0))
-    daemon.settimeout(0.5)
-    env = {
-        **os.environ,
-        "LAMBDA_TASK_ROOT": str(ROOT / "functions/api"),
-        "AWS_LAMBDA_FUNCTION_NAME": "ApiFunction",
-        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
-        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "POWERTOOLS_TRACE_DISABLED": "false",
-        "PYTHONPATH": f"{ROOT}:{ROOT / 'layers/bluehooks'}",
-    }
     args = [os.environ["AWS_ENDPOINT_URL"], token(company), receiver.url("/x")]
-    run = subprocess.run(
-        [sys.executable, "-c", TRACED_CALL, *args], env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    secrets = json.loads(run.stdout.strip().splitlines()[-1])
-    recorded = []
-    while True:
-        try:
-            recorded.append(daemon.recv(65536).decode())
-        except TimeoutError:
-            break
-    daemon.close()
-    assert any("lambda_handler" in datagram for datagram in recorded), recorded  # the tracer did record
+    stdout, recorded = run_traced("functions/api", "ApiFunction", TRACED_CALL, *args)
+    secrets = json.loads(stdout.strip().splitlines()[-1])
     assert all(secret.startswith("whsec_") for secret in secrets)
     for secret in secrets:
         assert not any(secret in datagram for datagram in recorded)

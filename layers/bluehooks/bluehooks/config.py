@@ -47,6 +47,7 @@ class Settings(BaseModel):
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL")
     retry_queue_url: str = Field(alias="RETRY_QUEUE_URL")
     delivery_dlq_url: str = Field(alias="DELIVERY_DLQ_URL")
+    probe_interval_seconds: int = Field(default=30, ge=1, alias="PROBE_INTERVAL_SECONDS")
     batch_size: int = Field(default=10, ge=1, le=10000, alias="DELIVERY_BATCH_SIZE")
     fanout_dlq_url: str = Field(alias="FANOUT_DLQ_URL")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")

@@ -30,7 +30,6 @@ DISABLED_EVENT = "WEBHOOK_DISABLED"
 PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
 
 Kind = Literal["delivered", "retry", "exhausted", "gone", "dropped", "superseded", "deferred"]
-PROBE_INTERVAL = 30  # seconds between probes of an UNHEALTHY webhook's endpoint
 STATE_OF: dict[Kind, DeliveryState] = {
     "delivered": "succeeded",
     "retry": "failed",
@@ -73,6 +72,7 @@ class Deliverer:
         timeout: float,
         schedule: tuple[int, ...],
         disable_after: timedelta,
+        probe_interval: float = 30,
         announce=None,
     ):
         self.store = store
@@ -82,6 +82,7 @@ class Deliverer:
         self.timeout = timeout
         self.schedule = schedule
         self.disable_after = disable_after
+        self.probe_interval = probe_interval  # seconds between probes of an UNHEALTHY webhook's endpoint
         self.announce = announce or (lambda webhook, reason: None)
 
     def attempt(self, message: DeliveryMessage) -> Outcome:
@@ -95,10 +96,9 @@ class Deliverer:
             self.log.record(message, "dropped", reason=outcome.reason)
             return self._log(message, outcome)
         probing = webhook.status == "UNHEALTHY"
-        if probing and not self.store.take_probe(webhook, self.timeout + PROBE_INTERVAL):
-            return self._log(
-                message, Outcome("deferred", delay=PROBE_INTERVAL, reason="circuit open: one probe at a time")
-            )
+        if probing and not self.store.take_probe(webhook, self.timeout + self.probe_interval):
+            held = Outcome("deferred", delay=self.probe_interval, reason="circuit open: one probe at a time")
+            return self._log(message, held)
         started = now()
         outcome = decide(self._post(webhook, message), message.attempt, self.schedule)
         self.log.record(message, STATE_OF[outcome.kind], self._attempt(logged, outcome, started), outcome.reason)
