@@ -7,7 +7,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench token replay-fanout-dlq build clean
+.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean
 
 run: $(VENV)/.installed  ## start the local stack in the foreground (Ctrl-C stops it)
 	$(BIN)/python -m devstack
@@ -28,6 +28,9 @@ pytest: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
+
+chaos: $(VENV)/.installed  ## the chaos ledger, long: thousands of events, faults everywhere
+	CHAOS_EVENTS=$(or $(CHAOS_EVENTS),2000) $(BIN)/python -m pytest tests/e2e/test_chaos.py -s -p no:cacheprovider
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
 	@$(BIN)/python -m devstack.token

@@ -22,6 +22,8 @@ def main() -> None:
         logging.getLogger("devstack").warning(
             "ALLOW_PRIVATE_TARGETS=true: webhooks may target loopback addresses (local use only)"
         )
+    if running.chaos:
+        logging.getLogger("devstack").warning("CHAOS_RATE=%s: faults are injected on our side", running.chaos.rate)
     print(running.ready_line(), flush=True)
     for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a supervisor
         signal.signal(stop_signal, lambda *_: running.stop_event.set())
@@ -29,6 +31,8 @@ def main() -> None:
         pass
     print("stopping…", flush=True)
     running.stop()
+    if running.chaos:
+        print(f"chaos injected: {running.chaos.injected}", flush=True)
     sys.exit(0)
 
 

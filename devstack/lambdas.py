@@ -60,10 +60,20 @@ class FunctionPool:
     to do: its result is thrown away and its execution environment (the module copy) replaced.
     """
 
-    def __init__(self, name: str, path: Path, function: str, layer_paths: list[Path], instances: int, timeout: float):
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        function: str,
+        layer_paths: list[Path],
+        instances: int,
+        timeout: float,
+        prepare: Callable[[str, Callable], Callable] | None = None,
+    ):
         self.name = name
         self.timeout = timeout
-        self._load = lambda: load_handler(path, function, layer_paths)
+        prepare = prepare or (lambda _name, handler: handler)
+        self._load = lambda: prepare(name, load_handler(path, function, layer_paths))
         self._idle: queue.Queue[Callable] = queue.Queue()
         for _ in range(instances):
             self._idle.put(self._load())

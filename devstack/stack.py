@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import boto3
 
 from devstack.apigateway import make_server
+from devstack.chaos import Chaos
 from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool
 from devstack.sources import Poller
@@ -54,6 +55,8 @@ class Settings:
     # Lambda waits about 1 and 2 minutes before retrying a failed asynchronous invocation; locally
     # this many seconds, then twice that.
     async_retry_delay: float = 1.0
+    chaos_rate: float = 0.0  # > 0: inject faults on our side (devstack.chaos), for chaos tests
+    chaos_seed: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> "Settings":
@@ -63,6 +66,8 @@ class Settings:
             jwt_secret=env.get("WEBHOOKS_JWT_SECRET", DEFAULT_JWT_SECRET),
             parameters=local_parameters(env),
             async_retry_delay=float(env.get("ASYNC_RETRY_DELAY_SECONDS", 1.0)),
+            chaos_rate=float(env.get("CHAOS_RATE", 0)),
+            chaos_seed=int(env.get("CHAOS_SEED", 0)),
         )
 
     @property
@@ -106,6 +111,7 @@ class Running:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.stop_event = threading.Event()
+        self.chaos = Chaos(settings.chaos_rate, settings.chaos_seed) if settings.chaos_rate else None
         self.emulator = Emulator(settings.aws_port)
         point_boto3_at(settings.aws_url)
         self.stack = provision(settings)
@@ -125,7 +131,8 @@ class Running:
     def pool(self, function: str, instances: int) -> FunctionPool:
         path, handler = self.stack.handler_path(function)
         timeout = float(self.stack.resolve(self.stack.function_property(function, "Timeout", 3)))
-        return FunctionPool(function, path, handler, self.stack.layer_paths(function), instances, timeout)
+        prepare = self.chaos.infect if self.chaos else None
+        return FunctionPool(function, path, handler, self.stack.layer_paths(function), instances, timeout, prepare)
 
     def ready_line(self) -> str:
         stack = self.stack
