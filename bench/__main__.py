@@ -8,7 +8,11 @@
   items read, SQS calls and time per event, against the floor of the same SendMessageBatch
   calls made bare, in the same run.
 
-`python -m bench fanout` runs one section (signing, delivery, fanout); no argument runs all.
+- engine: batch wall time, CPU per message and a hanging endpoint's cost (bench/engine.py).
+
+`python -m bench fanout` runs one section (signing, delivery, fanout, engine); no argument runs all.
+The stack runs with a 2 s delivery deadline and retries an hour apart, so that the benches' own
+failed attempts do not come back while they measure.
 """
 
 import json
@@ -26,6 +30,7 @@ from functools import partial
 import boto3
 import requests
 
+from bench.engine import engine
 from devstack.stack import Running, Settings
 from devstack.token import mint
 from tests.receiver import Receiver, free_port
@@ -216,7 +221,9 @@ def main() -> None:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     sys.path.insert(0, "layers/bluehooks")
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
-    sections = sys.argv[1:] or ["signing", "delivery", "fanout"]
+    sections = sys.argv[1:] or ["signing", "delivery", "fanout", "engine"]
+    os.environ.setdefault("DELIVERY_TIMEOUT_SECONDS", "2")
+    os.environ.setdefault("RETRY_SCHEDULE", "0,3600,3600")
     if "signing" in sections:
         signing()
     running = Running(Settings.from_env({**os.environ, "API_PORT": str(free_port()), "AWS_PORT": str(free_port())}))
@@ -226,6 +233,8 @@ def main() -> None:
             event_to_receiver(running, receiver, boto3.client("events"))
         if "fanout" in sections:
             fanout(running)
+        if "engine" in sections:
+            engine(running)
     finally:
         receiver.close()
         running.stop()
