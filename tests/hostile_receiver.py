@@ -3,8 +3,9 @@
 import gzip
 import socket
 import struct
-import threading
 import time
+
+from tests.raw_receiver import RawReceiver, read_request, trickle
 
 TRICKLE_GAP = 0.25  # seconds between bytes
 
@@ -18,46 +19,24 @@ RESPONSES = {
 }
 
 
-class HostileReceiver:
+class HostileReceiver(RawReceiver):
     """Each path is one misbehaviour: /trickle (status line a byte at a time), /hang, /reset, …"""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
         self.requests: list[str] = []
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}{path}"
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            request = _read_request(conn)
-            if request is None:
-                return
-            path = request.split(" ", 2)[1]
-            self.requests.append(path)
-            try:
-                self._answer(conn, path)
-            except OSError:
-                pass  # the client cut us off, as it should at its deadline
-
-    def _answer(self, conn: socket.socket, path: str) -> None:
+    def serve(self, conn: socket.socket) -> None:
+        request = read_request(conn)
+        if request is None:
+            return
+        path = request[0]
+        self.requests.append(path)
         if path == "/trickle":
-            _trickle(conn, RESPONSES["/fast"])
+            trickle(conn, RESPONSES["/fast"], TRICKLE_GAP)
         elif path == "/trickle-body":
             conn.sendall(RESPONSES[path])
-            _trickle(conn, b"x" * 40)
+            trickle(conn, b"x" * 40, TRICKLE_GAP)
         elif path == "/hang":
             time.sleep(60)
         elif path == "/reset":
@@ -68,29 +47,3 @@ class HostileReceiver:
         else:
             conn.sendall(RESPONSES[path])
             time.sleep(0.2)
-
-    def close(self) -> None:
-        self.closed = True
-        self.sock.close()
-
-
-def _read_request(conn: socket.socket) -> str | None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
-    )
-    while len(body) < length:
-        body += conn.recv(65536)
-    return head.decode("latin-1")
-
-
-def _trickle(conn: socket.socket, data: bytes) -> None:
-    for byte in data:
-        conn.sendall(bytes([byte]))
-        time.sleep(TRICKLE_GAP)
