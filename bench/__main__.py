@@ -219,6 +219,7 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the handlers it loads would print EMF lines
     sys.path.insert(0, "layers/bluehooks")
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
     sections = sys.argv[1:] or ["signing", "delivery", "fanout", "engine"]

@@ -981,6 +981,7 @@
     function watch(deliveryId) {
       stopWatching();
       const until = Date.now() + WATCH_MS;
+      let settledTicks = 0; // one more look after it settles: the webhook's health is written just after
       watching.textContent = "Watching for results…";
       const tick = async () => {
         watchTimer = null;
@@ -992,7 +993,8 @@
           return failed(error, id);
         }
         const delivery = state.deliveries.find((item) => item.deliveryId === deliveryId);
-        if (current() && Date.now() < until && !(delivery && SETTLED.has(delivery.state))) {
+        if (delivery && SETTLED.has(delivery.state)) settledTicks += 1;
+        if (current() && Date.now() < until && settledTicks < 2) {
           watchTimer = setTimeout(tick, POLL_MS);
         } else {
           watching.textContent = "";
