@@ -88,6 +88,13 @@ def refused(exc: DomainError) -> Response:
     return domain_problem(exc)
 
 
+@app.exception_handler(Exception)
+def crashed(exc: Exception) -> Response:
+    """Our bug or an AWS fault: logged with its trace, answered in the one error shape."""
+    logger.exception("request failed")
+    return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; it has been logged")
+
+
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
     problems = [

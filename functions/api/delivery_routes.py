@@ -7,10 +7,18 @@ from typing import Annotated
 from answers import answers
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from pydantic import AwareDatetime
 
 from bluehooks.deliveries import DeliveryService
-from bluehooks.models import Caller, Delivery, DeliveryPage, DeliveryState, DeliverySummary, RecoverRequest, Recovery
+from bluehooks.models import (
+    Caller,
+    Delivery,
+    DeliveryPage,
+    DeliveryState,
+    DeliverySummary,
+    Moment,
+    RecoverRequest,
+    Recovery,
+)
 from bluehooks.timestamps import iso
 
 ONE = "/webhooks/<webhook_id>"
@@ -33,9 +41,7 @@ def delivery_router(service: DeliveryService, caller: Callable[[], Caller]) -> R
         cursor: Annotated[str | None, Query(max_length=500)] = None,
         status: Annotated[DeliveryState | None, Query()] = None,
         event: Annotated[str | None, Query(max_length=100)] = None,
-        since: Annotated[
-            AwareDatetime | None, Query(description="Only deliveries created at or after this time.")
-        ] = None,
+        since: Annotated[Moment | None, Query(description="Only deliveries created at or after this time.")] = None,
     ) -> DeliveryPage:
         return service.page(caller(), webhook_id, limit, cursor, status, event, iso(since) if since else None)
 

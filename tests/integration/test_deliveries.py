@@ -238,3 +238,60 @@ def test_a_fanned_out_delivery_is_logged_at_its_first_attempt(
     (logged,) = api("GET", f"/webhooks/{hook['id']}/deliveries")[1]["items"]
     assert logged["event"] == "TODO_CREATED" and logged["state"] == "succeeded" and logged["attemptCount"] == 1
     assert logged["deliveryId"] == receiver.at("/fan")[0].headers["webhook-id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/deliveries?since=0001-01-01T00:00:00%2B14:00", None),
+        ("POST", "/recover", {"since": "9999-12-31T23:59:59-14:00"}),
+    ],
+)
+def test_times_at_the_edge_of_the_calendar_are_a_422(api, company, method, path, body):
+    hook = create(api, PUBLIC)
+    member = token(company, role="MEMBER") if method == "GET" else None
+    status, answer = api(method, f"/webhooks/{hook['id']}{path}", body, token=member)
+    assert status == 422 and "range" in answer["message"]
+
+
+def test_forged_delivery_ids_and_cursors_are_refused(api, receiver, delivery_poller, queues):
+    import base64
+
+    hook = create(api, receiver.url("/ids"))
+    ping(api, hook["id"])
+    base = f"/webhooks/{hook['id']}/deliveries"
+    assert api("GET", f"{base}/{'m' * 2000}")[0] == 404
+    assert api("POST", f"{base}/msg_{'a' * 100}/retry")[0] == 404
+
+    def cursor(position: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+    for position in ({"sk": "", "createdAt": "x"}, {"sk": "msg_" + "a" * 26, "createdAt": "2001-01-01T00:00:00Z"}):
+        assert api("GET", f"{base}?since=2020-01-01T00:00:00Z&cursor={cursor(position)}")[0] == 400
+
+
+def test_a_filtered_page_reads_a_bounded_number_of_items(api, receiver, delivery_poller, queues, monkeypatch):
+    import bluehooks.deliverylog
+
+    monkeypatch.setattr(bluehooks.deliverylog, "READ_ITEMS", 3)
+    monkeypatch.setattr(bluehooks.deliverylog, "READ_PAGES", 2)
+    hook = create(api, receiver.url("/many"))
+    for _ in range(8):
+        ping(api, hook["id"])
+    base = f"/webhooks/{hook['id']}/deliveries"
+    first = api("GET", f"{base}?status=dead&limit=1")[1]
+    assert first["items"] == [] and first["nextCursor"]  # 6 read, none dead: a short page and a cursor
+    second = api("GET", f"{base}?status=dead&limit=1&cursor={first['nextCursor']}")[1]
+    assert second["items"] == [] and second["nextCursor"] is None  # the last 2, and the end
+    everything = api("GET", f"{base}?limit=5")[1]
+    rest = api("GET", f"{base}?limit=5&cursor={everything['nextCursor']}")[1]
+    assert len(everything["items"]) + len(rest["items"]) == 8 and rest["nextCursor"] is None
+
+
+def test_an_unexpected_error_is_a_logged_json_500(api, handlers, monkeypatch):
+    import inspect
+
+    service = inspect.unwrap(handlers["api"]).__globals__["service"]
+    monkeypatch.setattr(service, "page", lambda *_: 1 / 0)
+    status, answer = api("GET", "/webhooks")
+    assert status == 500 and answer == {"message": "internal error; it has been logged"}

@@ -312,3 +312,12 @@ def test_swagger_ui_and_the_document_cover_the_new_routes(handlers):
     paths = document["paths"]
     assert {"patch", "get", "delete"} <= set(paths["/webhooks/{webhook_id}"])
     assert "post" in paths["/webhooks/{webhook_id}/rotate-secret"] and "post" in paths["/webhooks/{webhook_id}/test"]
+
+
+def test_who_may_not_write_learns_nothing_from_the_url_check(api, company):
+    member = token(company, role="MEMBER")
+    created = create(api)
+    for webhook_id in (created["id"], "wh_000000000000000000000000"):
+        status, body = api("PATCH", f"/webhooks/{webhook_id}", {"url": "http://10.0.0.1/"}, token=member)
+        assert status == 403 and "10.0.0.1" not in body["message"]
+    assert api("PATCH", "/webhooks/wh_000000000000000000000000", {"url": "http://10.0.0.1/"})[0] == 404

@@ -392,3 +392,26 @@ def test_pinned_session_reports_refusal_when_not_allowed(receiver):
     result = post(pinned_session(HTTP_NO_LOOPBACK), _url(receiver, "/ok"), BODY, HEADERS, 5)
     assert result.error.startswith("refused"), result.error
     assert receiver.seen == []
+
+
+def test_a_hanging_resolver_for_one_host_does_not_starve_lookups_of_others(monkeypatch):
+    import socket
+
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def slow_for_attackers(host, *args, **kwargs):
+        if host.endswith(".attacker.test"):
+            release.wait(30)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_for_attackers)
+    try:
+        for n in range(40):
+            with pytest.raises(TimeoutError):
+                resolve_public(f"h{n}.attacker.test", 443, HTTP_LOOPBACK, timeout=0.01)
+        started = time.monotonic()
+        assert resolve_public("127.0.0.1", 443, HTTP_LOOPBACK, timeout=1) == "127.0.0.1"
+        assert time.monotonic() - started < 0.5
+    finally:
+        release.set()

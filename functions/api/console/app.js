@@ -84,7 +84,10 @@
     $("alert").textContent = "";
   }
 
+  // Run an action with its button disabled; keep the keyboard focus on it (or on its repainted twin).
   async function busy(button, work) {
+    const hadFocus = document.activeElement === button;
+    const key = button.dataset.action || button.dataset.focusKey;
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     try {
@@ -92,6 +95,11 @@
     } finally {
       button.disabled = false;
       button.removeAttribute("aria-busy");
+      const lost = document.activeElement === document.body || document.activeElement === null;
+      if (hadFocus && lost) {
+        const twin = key && document.querySelector(`[data-action="${key}"], [data-focus-key="${CSS.escape(key)}"]`);
+        (button.isConnected ? button : twin)?.focus();
+      }
     }
   }
 
@@ -314,12 +322,14 @@
     return renderList();
   }
 
-  function screen(title, ...content) {
+  // A new screen: its title (focused, for screen readers and keyboards), under a link back when given.
+  function screen(title, back, ...content) {
     generation += 1;
     $("token-view").hidden = true;
     const view = $("app-view");
     const heading = h("h1", { tabindex: "-1", id: "view-title" }, title);
-    view.replaceChildren(heading, ...content);
+    const backLink = back ? h("p", { class: "back-row" }, h("a", { href: back.href, class: "back" }, back.text)) : null;
+    view.replaceChildren(...[backLink, heading, ...content].filter(Boolean));
     view.hidden = false;
     document.title = `${title} · Webhooks console`;
     heading.focus();
@@ -334,6 +344,7 @@
   function gone() {
     screen(
       "This webhook is gone",
+      null,
       h("p", { class: "panel" }, "It was deleted, or your token can no longer see it."),
       h("p", {}, h("a", { href: "#/", class: "button" }, "Back to all webhooks")),
     );
@@ -374,7 +385,7 @@
     return h(
       "dl",
       { class: "facts" },
-      rows.filter(Boolean).map(([term, detail]) => h("div", {}, h("dt", {}, term), h("dd", {}, detail))),
+      rows.filter(Boolean).map(([term, detail, wide]) => h("div", { class: wide }, h("dt", {}, term), h("dd", {}, detail))),
     );
   }
 
@@ -386,7 +397,7 @@
     const tools = canWrite()
       ? h("div", { class: "toolbar" }, h("a", { href: "#/new", class: "button primary" }, "New webhook"))
       : readOnlyNote();
-    const { generation: mine } = screen("Webhooks", tools, list, more);
+    const { generation: mine } = screen("Webhooks", null, tools, list, more);
     let cursor = null;
     let first = true;
     async function load() {
@@ -430,7 +441,7 @@
   // -- create and edit --------------------------------------------------------------------------
 
   async function renderEdit(id) {
-    const { generation: mine } = screen("Loading webhook…");
+    const { generation: mine } = screen("Loading webhook…", null);
     try {
       const webhook = await api("GET", hook(id));
       if (mine === generation) renderForm(webhook);
@@ -450,8 +461,8 @@
       { class: "field" },
       h("label", { for: id }, label),
       control,
-      hint ? h("p", { class: "hint", id: hintId }, hint) : null,
       error,
+      hint ? h("p", { class: "hint", id: hintId }, hint) : null,
     );
     return { wrap, control, error };
   }
@@ -643,7 +654,7 @@
     });
 
     const title = creating ? "New webhook" : `Edit “${existing.name}”`;
-    screen(title, h("p", {}, h("a", { href: back, class: "back" }, creating ? "← All webhooks" : "← Back")), form);
+    screen(title, { href: back, text: creating ? "← All webhooks" : "← Back to the webhook" }, form);
   }
 
   function changed(before, after) {
@@ -691,7 +702,7 @@
     const recoverSection = canWrite() ? recoverForm() : null;
     const { generation: mine, heading } = screen(
       "Webhook",
-      h("p", {}, h("a", { href: "#/", class: "back" }, "← All webhooks")),
+      { href: "#/", text: "← All webhooks" },
       secretSlot,
       summary,
       canWrite() ? actions : readOnlyNote(),
@@ -748,12 +759,12 @@
         facts([
           ["Events", eventsText(webhook.events)],
           ["Projects", projectsText(webhook.projectIds)],
-          ["Filter", webhook.filter ? h("pre", { class: "code" }, JSON.stringify(webhook.filter, null, 2)) : "None"],
           ["Last success", when(webhook.lastSuccessAt)],
           ["Last failure", when(webhook.lastFailureAt)],
           ["Created", when(webhook.createdAt)],
           ["Updated", when(webhook.updatedAt)],
           ["Id", h("code", {}, webhook.id)],
+          ["Filter", webhook.filter ? h("pre", { class: "code" }, JSON.stringify(webhook.filter, null, 2)) : "None", "wide"],
         ]),
       );
       if (canWrite()) paintActions();
@@ -810,7 +821,7 @@
       );
       const ok = await confirmDialog({
         title: "Rotate the signing secret?",
-        text: "A new secret is made and shown once. The old one keeps signing too (a second signature) for 24 hours, so your receiver can switch over.",
+        text: "A new secret is made and shown once. The old one keeps signing too (a second signature) for an overlap, 24 hours by default, so your receiver can switch over.",
         confirm: "Rotate secret",
         extra,
       });
@@ -973,7 +984,7 @@
         attempt.responseExcerpt
           ? h("div", {}, h("p", { class: "excerpt-label" }, "Response body"), h("pre", { class: "excerpt" }, attempt.responseExcerpt))
           : h("p", { class: "muted" }, "No response body."),
-        attempt.nextRetryAt ? h("p", {}, "Next retry ", when(attempt.nextRetryAt)) : null,
+        attempt.nextRetryAt ? h("p", { class: "attempt-next" }, "Next retry ", when(attempt.nextRetryAt)) : null,
       );
     }
 

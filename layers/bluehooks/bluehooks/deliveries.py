@@ -8,7 +8,7 @@ starts a new run, so the message it replaces, if it is ever redriven, is not sen
 import secrets
 from collections.abc import Callable
 
-from bluehooks.deliverylog import REDELIVERABLE, DeliveryLog, LoggedDelivery
+from bluehooks.deliverylog import DELIVERY_ID, REDELIVERABLE, DeliveryLog, LoggedDelivery
 from bluehooks.errors import NotFound
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, Delivery, DeliveryMessage, DeliveryPage, DeliverySummary, Recovery
@@ -89,7 +89,7 @@ class DeliveryService:
 
     def _logged(self, caller: Caller, webhook_id: str, delivery_id: str, write: bool) -> LoggedDelivery:
         webhook = (self.webhooks.writable if write else self.webhooks.visible)(caller, webhook_id)
-        delivery = self.log.get(webhook.companyId, webhook.id, delivery_id)
+        delivery = self.log.get(webhook.companyId, webhook.id, delivery_id) if DELIVERY_ID.match(delivery_id) else None
         if delivery is None:
             raise NotFound(f"no delivery {delivery_id} for webhook {webhook_id}")
         return delivery

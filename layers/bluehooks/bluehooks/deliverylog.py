@@ -13,6 +13,7 @@ Items expire after the retention (TTL on expiresAt).
 import base64
 import binascii
 import json
+import re
 import time
 import zlib
 from typing import Any
@@ -24,10 +25,12 @@ from botocore.exceptions import ClientError
 from bluehooks import jsonlimits
 from bluehooks.errors import Refused
 from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
-from bluehooks.timestamps import now_iso
+from bluehooks.timestamps import now_iso, parse
 
 BY_CREATED = "ByCreated"
 REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
+READ_ITEMS, READ_PAGES = 100, 5  # the most a filtered page of the log reads: 500 items
+DELIVERY_ID = re.compile(r"^msg_[a-z0-9]{16,64}$")
 
 
 class LoggedDelivery(Delivery):
@@ -141,7 +144,10 @@ class DeliveryLog:
         event: str | None = None,
         since: str | None = None,
     ) -> tuple[list[LoggedDelivery], str | None]:
-        """Newest first, `limit` at most, and the cursor of the next page (None on the last)."""
+        """Newest first, `limit` at most, and the cursor of the next page (None on the last).
+
+        A filtered page reads at most READ_PAGES × READ_ITEMS items: a rare state in a long log
+        gives a short page and a cursor, never an unbounded scan."""
         pk = partition(company_id, webhook_id)
         key = Key("pk").eq(pk) & Key("createdAt").gte(since) if since else Key("pk").eq(pk)
         query: dict[str, Any] = {"IndexName": BY_CREATED, "KeyConditionExpression": key, "ScanIndexForward": False}
@@ -151,16 +157,20 @@ class DeliveryLog:
         if filters:
             query["FilterExpression"] = filters[0] if len(filters) == 1 else filters[0] & filters[1]
         if cursor:
-            query["ExclusiveStartKey"] = {"pk": pk, **_decode_cursor(cursor)}
+            query["ExclusiveStartKey"] = {"pk": pk, **_decode_cursor(cursor, since)}
+        query["Limit"] = max(limit, READ_ITEMS) if filters else limit
         found: list[LoggedDelivery] = []
-        while True:
-            query["Limit"] = limit - len(found)
+        for _ in range(READ_PAGES):
             page = self.table.query(**query)
             found += [_from_item(item) for item in page["Items"]]
             last = page.get("LastEvaluatedKey")
-            if not last or len(found) >= limit:
-                return found, _encode_cursor(last) if last else None
+            if len(found) >= limit:
+                more = len(found) > limit or last is not None
+                return found[:limit], _encode_cursor(found[limit - 1]) if more else None
+            if not last:
+                return found, None
             query["ExclusiveStartKey"] = last
+        return found, _encode_cursor(last)
 
 
 def _from_item(item: dict[str, Any]) -> LoggedDelivery:
@@ -177,17 +187,32 @@ def _from_item(item: dict[str, Any]) -> LoggedDelivery:
     )
 
 
-def _encode_cursor(last_key: dict[str, Any]) -> str:
-    position = {"sk": last_key["sk"], "createdAt": last_key["createdAt"]}
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+def _encode_cursor(last: dict[str, Any] | LoggedDelivery) -> str:
+    """The position after `last` (a LastEvaluatedKey, or the last delivery returned)."""
+    sk, created = (
+        (last.deliveryId, last.createdAt) if isinstance(last, LoggedDelivery) else (last["sk"], last["createdAt"])
+    )
+    return base64.urlsafe_b64encode(json.dumps({"sk": sk, "createdAt": created}).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> dict[str, str]:
+def _decode_cursor(cursor: str, since: str | None) -> dict[str, str]:
     """Only the position within this webhook's log: the partition always comes from the caller."""
     try:
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if set(position) == {"sk", "createdAt"} and all(isinstance(v, str) for v in position.values()):
+        if _is_position(position) and not (since and position["createdAt"] < since):
             return position
     except (ValueError, binascii.Error):
         pass
-    raise Refused("cursor is not one this API returned")
+    raise Refused("cursor is not one this API returned (for this query)")
+
+
+def _is_position(position: Any) -> bool:
+    if not isinstance(position, dict) or set(position) != {"sk", "createdAt"}:
+        return False
+    if not isinstance(position["sk"], str) or not DELIVERY_ID.match(position["sk"]):
+        return False
+    try:
+        parse(position["createdAt"])
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -87,6 +87,7 @@ class WebhookService:
     def update(self, caller: Caller, webhook_id: str, body: WebhookUpdate) -> Webhook:
         changes = body.changes()
         if "url" in changes:
+            self.writable(caller, webhook_id)  # who may not write learns nothing from the URL check
             self._check_url(changes["url"])
 
         def apply(webhook: StoredWebhook) -> dict[str, Any]:

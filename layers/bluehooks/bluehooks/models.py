@@ -1,5 +1,6 @@
 """Pydantic models of the contracts: tokens, API bodies, webhooks, producer events, queue messages."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -286,12 +287,22 @@ class DeliveryPage(BaseModel):
     nextCursor: str | None = Field(description="Pass as ?cursor= for the next (older) page; null on the last.")
 
 
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
 class RecoverRequest(BaseModel):
     """Body of POST /webhooks/{id}/recover."""
 
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime = Field(description="Redeliver every failed or dead delivery created at or after this time.")
+    since: Moment = Field(description="Redeliver every failed or dead delivery created at or after this time.")
 
 
 class Recovery(BaseModel):

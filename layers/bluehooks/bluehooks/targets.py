@@ -17,9 +17,10 @@ at delivery, and connects to the very address `resolve_public` checked.
 import ipaddress
 import re
 import socket
+import threading
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import requests
@@ -77,7 +78,7 @@ _REFUSED_NETWORKS = tuple(
 
 # What a resolvable host looks like once requests has IDNA-encoded it (IPv6 literals
 # included, without brackets); anything else (`%`, controls, spaces) is refused outright.
-_RESOLVER = ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
+CHECK_RESOLVE_SECONDS = 3.0  # at create and PATCH: a name that does not resolve by then is refused
 _HOST_CHARS = re.compile(r"[A-Za-z0-9._:-]+")
 
 
@@ -115,14 +116,15 @@ def address_refusal(address: str, policy: TargetPolicy) -> str | None:
 def resolve_public(host: str, port: int, policy: TargetPolicy, timeout: float | None = None) -> str:
     """Resolve host; every address must be public. Returns the first one, to connect to.
 
-    With a timeout, a resolver that hangs raises TimeoutError then (getaddrinfo has no timeout
-    of its own, so it runs on a thread that is abandoned)."""
+    With a timeout, a resolver that hangs raises TimeoutError then. getaddrinfo has no timeout
+    of its own, so each lookup runs on a thread of its own, abandoned if late: no pool that one
+    tenant's slow DNS could fill for everyone else."""
     if not host or not _HOST_CHARS.fullmatch(host):
         raise TargetRefused(f"host {host!r} has characters that are not allowed in a host name")
     if not 0 < port <= 65535:
         raise TargetRefused(f"port {port} is not between 1 and 65535")
     try:
-        infos = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(timeout)
+        infos = _getaddrinfo(host, port, timeout)
     except TimeoutError:
         raise
     except (OSError, UnicodeError) as exc:
@@ -137,7 +139,31 @@ def resolve_public(host: str, port: int, policy: TargetPolicy, timeout: float | 
 def check_url(url: str, policy: TargetPolicy) -> None:
     """Raise TargetRefused unless url is an allowed webhook target (scheme, shape, addresses)."""
     _scheme, host, port = target(url, policy)
-    resolve_public(host, port, policy)
+    try:
+        resolve_public(host, port, policy, timeout=CHECK_RESOLVE_SECONDS)
+    except TimeoutError:
+        raise TargetRefused(f"host {host!r} did not resolve within {CHECK_RESOLVE_SECONDS:g} s") from None
+
+
+def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except Exception as exc:  # handed to the caller
+            answer["error"] = exc
+
+    worker = threading.Thread(target=lookup, name="resolve", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError(f"resolving {host} took longer than {timeout:g} s")
+    if "error" in answer:
+        raise answer["error"]
+    return answer["infos"]
 
 
 def target(url: str, policy: TargetPolicy) -> tuple[str, str, int]:
