@@ -7,10 +7,10 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean
+.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api
 
-run: $(VENV)/.installed  ## start the local stack in the foreground (Ctrl-C stops it)
-	$(BIN)/python -m devstack
+run: $(VENV)/.installed  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
+	SAM_ENV_FILE=$${SAM_ENV_FILE-env.json} $(BIN)/python -m devstack
 
 test: lint template pytest  ## lint, template checks, unit + integration + e2e tests
 
@@ -34,6 +34,24 @@ chaos: $(VENV)/.installed  ## the chaos ledger, long: thousands of events, fault
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
 	@$(BIN)/python -m devstack.token
+
+# sam local against the running local stack (README, "Local invoke with SAM"; Docker needed, and `make build`).
+sam-env: $(VENV)/.installed  ## env.json (sam local --env-vars) from the running local stack
+	$(BIN)/python -m devstack.samenv
+
+samples: $(VENV)/.installed  ## events/local/: the samples with a fresh token and ids from the running local stack
+	$(BIN)/python -m devstack.samples
+
+# SAM hands a container the credentials of its own session: dummy ones, for the emulator.
+# DeliveryTimeoutSeconds as a string: SAM looks the delivery timeout up in a mapping keyed by it.
+SAM_LOCAL := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing $(SAM_BIN)/sam local
+SAM_LOCAL_ARGS = --env-vars env.json --region us-east-1 \
+	--parameter-overrides DeliveryTimeoutSeconds=$(or $(DELIVERY_TIMEOUT_SECONDS),7) $(SAM_ARGS)
+sam-invoke: $(SAM_VENV)/.installed  ## make sam-invoke FUNCTION=FanoutFunction EVENT=events/local/fanout-todo-created.json
+	$(SAM_LOCAL) invoke $(FUNCTION) --event $(EVENT) $(SAM_LOCAL_ARGS)
+
+sam-api: $(SAM_VENV)/.installed  ## the API through sam local start-api, on SAM_API_PORT (default 3001)
+	$(SAM_LOCAL) start-api --port $(or $(SAM_API_PORT),3001) $(SAM_LOCAL_ARGS)
 
 # FanoutDLQ's events back on the bus: the local stack by default; on AWS e.g.
 # make replay-fanout-dlq REPLAY_ARGS="--profile prod --stack blue-webhooks-prod"

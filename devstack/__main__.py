@@ -6,6 +6,7 @@ import signal
 import sys
 import warnings
 
+from devstack import samenv
 from devstack.stack import Running, Settings
 
 
@@ -17,6 +18,8 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="The HMAC key is")
     settings = Settings.from_env(dict(os.environ))
     running = Running(settings)
+    if env_file := samenv.publish(running.stack, settings.aws_port, os.environ):
+        logging.getLogger("devstack").info("wrote %s for sam local (--env-vars); make sam-env rewrites it", env_file)
     allowed = running.stack.parameter("AllowPrivateTargets") == "true"
     if allowed:
         logging.getLogger("devstack").warning(

@@ -11,6 +11,7 @@ from devstack.apigateway import make_server
 from devstack.chaos import Chaos
 from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool
+from devstack.samenv import local_flags
 from devstack.sources import Poller
 from devstack.template import LocalStack, load_template
 
@@ -98,10 +99,13 @@ def provision(settings: Settings) -> LocalStack:
     stack = LocalStack(load_template(), settings.parameters, REGION).provision()
     name = stack.ref("JwtSecretParameterName")
     boto3.client("ssm").put_parameter(Name=name, Value=settings.jwt_secret, Type="SecureString", Overwrite=True)
+    # These win over the template's values (which are for AWS): the emulator, and the local flags.
+    local = local_flags(os.environ)
+    if "AWS_ENDPOINT_URL" in os.environ:
+        local["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
     for function in stack.functions():
         os.environ.update(stack.function_environment(function))
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.update(local)
     return stack
 
 

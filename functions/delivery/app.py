@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.config import Config
 from pydantic import ValidationError
 
 from bluehooks.config import settings
@@ -33,13 +34,15 @@ logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])  # never requests: no trace headers to subscribers
 metrics = Metrics()
 config = settings()
-sqs = boto3.client("sqs")
-events = boto3.client("events")
-dynamodb = boto3.resource("dynamodb")
+# Short socket timeouts and few retries: a record's AWS calls must fit the function's 10 s margin.
+AWS_CALLS = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+sqs = boto3.client("sqs", config=AWS_CALLS)
+events = boto3.client("events", config=AWS_CALLS)
+dynamodb = boto3.resource("dynamodb", config=AWS_CALLS)
 deliverer = Deliverer(
     store=WebhookStore(dynamodb.Table(config.webhooks_table)),
     log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
-    vault=SecretVault(boto3.client("kms"), config.secrets_key_id),
+    vault=SecretVault(boto3.client("kms", config=AWS_CALLS), config.secrets_key_id),
     session=pinned_session(
         TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets), config.batch_size
     ),
@@ -57,13 +60,15 @@ processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_
 records_pool = ThreadPoolExecutor(max_workers=config.batch_size, thread_name_prefix="record")
 # Time a record needs beyond the POST's own deadline: reads, the log write, the next message.
 OVERHEAD_SECONDS = 5
+INFRA_RETRIES = 10  # times a record may fail for our own reasons before it is dead-lettered
 
 
 class NotAttempted(Exception):
     """The record goes back to the queue with its attempt unused; the message says why."""
 
 
-def deliver(record: SQSRecord, remaining_ms: int) -> None:
+def deliver(record: SQSRecord, remaining_ms: int) -> str:
+    """Carry one record through; returns the name of the metric that counts what happened."""
     if remaining_ms < (config.delivery_timeout_seconds + OVERHEAD_SECONDS) * 1000:
         raise NotAttempted("too little time left in this invocation")
     try:
@@ -72,32 +77,51 @@ def deliver(record: SQSRecord, remaining_ms: int) -> None:
         problems = exc.errors(include_url=False, include_input=False)  # the body itself stays out of the logs
         logger.error("poison message: dead-lettered", extra={"messageId": record.message_id, "errors": problems})
         scheduler.dead_letter(record.body, f"poison message: {problems}")
-        metrics.add_metric(name="PoisonMessages", unit=MetricUnit.Count, value=1)
-        return
-    if int(record.attributes.approximate_receive_count) > 1:
-        metrics.add_metric(name="InfrastructureRetries", unit=MetricUnit.Count, value=1)
+        return "PoisonMessages"
     outcome = deliverer.attempt(message)
-    metrics.add_metric(name=f"Deliveries{outcome.kind.capitalize()}", unit=MetricUnit.Count, value=1)
     if outcome.kind == "retry":
         scheduler.next_attempt(message, outcome.delay or 0)
     elif outcome.kind == "deferred":
         scheduler.postpone(message, outcome.delay or 0)
     elif outcome.kind == "exhausted":
         scheduler.dead_letter(record.body, outcome.reason or "no attempt left")
+    return f"Deliveries{outcome.kind.capitalize()}"
 
 
 async def deliver_async(record: SQSRecord, lambda_context: Any) -> None:
     remaining_ms = lambda_context.get_remaining_time_in_millis()
     try:
-        await asyncio.get_running_loop().run_in_executor(records_pool, deliver, record, remaining_ms)
+        counted = await asyncio.get_running_loop().run_in_executor(records_pool, deliver, record, remaining_ms)
     except Exception as exc:
-        logger.exception("record not done: it comes back", extra={"messageId": record.message_id})
-        _back_off(record)
-        raise NotAttempted(str(exc)) from exc
+        logger.exception(
+            "record not done: it is queued again, its attempt unused", extra={"messageId": record.message_id}
+        )
+        counted = "RecordsNotAttempted"
+        if not _requeue(record, exc):
+            _back_off(record)
+            raise NotAttempted(str(exc)) from exc
+    # Metrics are added here, on the event loop's one thread: Powertools' metric set is not thread-safe.
+    metrics.add_metric(name=counted, unit=MetricUnit.Count, value=1)
+
+
+def _requeue(record: SQSRecord, exc: Exception) -> bool:
+    """Our failure, not the receiver's: the message goes back as a delayed one (never in flight),
+    its attempt unused, 5 s, 10 s, … 5 min later; after INFRA_RETRIES of those, to the DLQ with why."""
+    try:
+        message = DeliveryMessage.model_validate_json(record.body)
+        if message.infraRetries >= INFRA_RETRIES:
+            scheduler.dead_letter(record.body, f"failed {INFRA_RETRIES + 1} times for our own reasons: {exc!r}"[:1000])
+        else:
+            retried = message.model_copy(update={"infraRetries": message.infraRetries + 1})
+            scheduler.postpone(retried, min(300, 5 * 2**message.infraRetries))
+    except Exception:
+        logger.exception("could not queue it again: it stays in flight", extra={"messageId": record.message_id})
+        return False
+    return True
 
 
 def _back_off(record: SQSRecord) -> None:
-    """Our failure, not the receiver's: retry soon, later each time (5 s, 10 s, … 5 min)."""
+    """When even queueing again fails: the record stays in flight and comes back after a backoff."""
     receives = int(record.attributes.approximate_receive_count)
     try:
         sqs.change_message_visibility(

@@ -69,9 +69,12 @@
     return `${number.format(n)} ${plural.select(n) === "one" ? one : many}`;
   }
 
+  let noticeTimer = null;
   function notify(text) {
     $("alert").textContent = "";
     $("notice").textContent = text;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => ($("notice").textContent = ""), 12000);
   }
 
   function alertError(text) {
@@ -85,7 +88,9 @@
   }
 
   // Run an action with its button disabled; keep the keyboard focus on it (or on its repainted twin).
+  let lastBusy = 0;
   async function busy(button, work) {
+    const mine = ++lastBusy; // a later action's button keeps the focus
     const hadFocus = document.activeElement === button;
     const key = button.dataset.action || button.dataset.focusKey;
     button.disabled = true;
@@ -96,7 +101,7 @@
       button.disabled = false;
       button.removeAttribute("aria-busy");
       const lost = document.activeElement === document.body || document.activeElement === null;
-      if (hadFocus && lost) {
+      if (hadFocus && lost && mine === lastBusy) {
         const twin = key && document.querySelector(`[data-action="${key}"], [data-focus-key="${CSS.escape(key)}"]`);
         (button.isConnected ? button : twin)?.focus();
       }
@@ -1107,6 +1112,7 @@
     $("confirm-ok").addEventListener("click", () => $("confirm-dialog").close("ok"));
     $("confirm-cancel").addEventListener("click", () => $("confirm-dialog").close("cancel"));
     $("sign-out").addEventListener("click", signOut);
+    for (const id of ["notice", "alert"]) $(id).addEventListener("click", () => ($(id).textContent = ""));
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const token = $("token-input").value.trim().replace(/^Bearer\s+/i, "");

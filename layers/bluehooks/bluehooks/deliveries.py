@@ -7,15 +7,17 @@ starts a new run, so the message it replaces, if it is ever redriven, is not sen
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 
 from bluehooks.deliverylog import DELIVERY_ID, REDELIVERABLE, DeliveryLog, LoggedDelivery
 from bluehooks.errors import NotFound
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, Delivery, DeliveryMessage, DeliveryPage, DeliverySummary, Recovery
-from bluehooks.timestamps import now_iso
+from bluehooks.timestamps import iso, now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
 RECOVER_PER_CALL = 200  # a call queues at most this many; the answer says whether more remain
+STALE_PENDING = timedelta(minutes=10)
 
 
 def new_id(prefix: str) -> str:
@@ -79,10 +81,14 @@ class DeliveryService:
         """Queue again every failed or dead delivery created since then, RECOVER_PER_CALL at most.
 
         Idempotent: each one moves to `pending` (conditionally) before it is queued, so a second
-        call, or a concurrent one, does not queue it twice."""
+        call, or a concurrent one, does not queue it twice. A delivery left `pending` for longer
+        than STALE_PENDING (its queueing failed, or the call died before it) is taken again."""
         webhook = self.webhooks.writable(caller, webhook_id)
-        found, more = self.log.page(webhook.companyId, webhook.id, RECOVER_PER_CALL, states=REDELIVERABLE, since=since)
-        started = [delivery for delivery in found if self.log.start_run(delivery, only_from=REDELIVERABLE)]
+        states = (*REDELIVERABLE, "pending")
+        found, more = self.log.page(webhook.companyId, webhook.id, RECOVER_PER_CALL, states=states, since=since)
+        stale = iso(now() - STALE_PENDING)
+        stuck_or_failed = [d for d in found if d.state != "pending" or d.updatedAt < stale]
+        started = [delivery for delivery in stuck_or_failed if self.log.start_run(delivery, only_from=states)]
         if started:
             self.enqueue([delivery.message() for delivery in started])
         return Recovery(queued=len(started), remaining=more is not None)

@@ -101,7 +101,7 @@ class Deliverer:
             return self._log(message, held)
         started = now()
         outcome = decide(self._post(webhook, message), message.attempt, self.schedule)
-        self.log.record(message, STATE_OF[outcome.kind], self._attempt(logged, outcome, started), outcome.reason)
+        self.log.record(message, STATE_OF[outcome.kind], self._attempt(message, outcome, started), outcome.reason)
         self._keep_health(webhook, outcome)
         if probing and outcome.kind == "delivered":
             self.store.end_probe(webhook)  # the others are released at their next try
@@ -124,10 +124,11 @@ class Deliverer:
         return [self.vault.open(secret, webhook.companyId, webhook.id) for secret in sealed]
 
     @staticmethod
-    def _attempt(logged: LoggedDelivery | None, outcome: Outcome, started) -> DeliveryAttempt:
+    def _attempt(message: DeliveryMessage, outcome: Outcome, started) -> DeliveryAttempt:
         result = outcome.result
         return DeliveryAttempt(
-            attempt=(logged.attemptCount if logged else 0) + 1,
+            attempt=message.attempt,
+            run=message.run,
             at=iso(started),
             statusCode=result.status,
             durationMs=result.duration_ms,

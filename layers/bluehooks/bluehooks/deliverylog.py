@@ -115,7 +115,7 @@ class DeliveryLog:
 
     def start_run(self, delivery: LoggedDelivery, only_from: tuple[DeliveryState, ...] | None = None) -> bool:
         """Make the delivery pending in a new run, unless someone did meanwhile; True when this call did."""
-        condition = Attr("run").eq(delivery.run)
+        condition = Attr("run").eq(delivery.run) & Attr("state").eq(delivery.state)
         if only_from:
             condition &= Attr("state").is_in(list(only_from))
         try:

@@ -35,7 +35,8 @@ import math
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from itertools import count
+from dataclasses import dataclass
+from itertools import chain, count
 from typing import Any
 
 MAX_BYTES = 4096
@@ -43,6 +44,7 @@ MAX_DEPTH = 10
 MAX_VALUES = 100
 MAX_COMBINATIONS = 64
 NUMERIC_LIMIT = 5.0e9
+MAX_SEARCH_STEPS = 100_000
 
 OR = "$or"
 _OPERATORS = ("anything-but", "cidr", "equals-ignore-case", "exists", "numeric", "prefix", "suffix", "wildcard")
@@ -64,10 +66,16 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 
 Membership = tuple[tuple[int, int], ...]  # (array, index) for every event array a value sits in
+Places = dict[tuple[int, ...], set[Membership]]  # memberships grouped by the arrays they sit in
+_ABSENT = None  # the option of a field taking no value
 
 
 class InvalidFilter(ValueError):
     """A filter we refuse; the message names where it is wrong and why, e.g. 'status: prefix must be a string'."""
+
+
+class FilterTooComplex(Exception):
+    """matches gave up: deciding this filter on this payload takes more than MAX_SEARCH_STEPS."""
 
 
 # ---------------------------------------------------------------------------------------------------- validation
@@ -292,12 +300,16 @@ def _cidr_problem(text: str) -> str | None:
 
 
 def matches(pattern: dict | None, payload: dict) -> bool:
-    """Whether the payload satisfies the (validated) pattern; None and {} match everything."""
+    """Whether the payload satisfies the (validated) pattern; None and {} match everything.
+
+    Raises FilterTooComplex when deciding would take more than MAX_SEARCH_STEPS (see the module docstring).
+    """
     if not pattern:
         return True
     combinations = _combinations(pattern, "", [{}])
     fields = _flatten(payload, {path for combination in combinations for path in combination})
-    return any(_combination_holds(combination, fields) for combination in combinations)
+    budget = _Budget(MAX_SEARCH_STEPS)  # one budget for the whole call, however many alternatives $or makes
+    return any(_combination_holds(combination, fields, budget) for combination in combinations)
 
 
 def _combinations(
@@ -349,62 +361,172 @@ def _flatten(payload: dict, paths: set[str]) -> dict[str, list[tuple[Any, Member
     return found
 
 
-def _combination_holds(combination: dict[str, list], fields: dict[str, list[tuple[Any, Membership]]]) -> bool:
-    """Some choice of one value per field (or its absence, where allowed) that never splits an event array."""
-    choices = []
+# ------------------------------------------------------------------------ one alternative: a search over arrays
+#
+# An alternative holds when each of its fields takes a matching value (or, where {"exists": false} allows, has
+# none) and no event array gives two fields different elements. `pins` maps each array to the element the values
+# chosen so far sit in. A field is absent when each of its values sits in an element some array pins elsewhere.
+# Pins only grow, so a value whose arrays are all pinned where it sits stays present: its field cannot be absent.
+
+
+class _Budget:
+    """What one call of matches may still spend: a step is a search node or a place looked at."""
+
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise FilterTooComplex(f"deciding this filter takes more than {MAX_SEARCH_STEPS} steps")
+
+
+@dataclass(frozen=True, eq=False)
+class _Field:
+    """One path of an alternative, as the search sees it: places grouped by the arrays they sit in."""
+
+    picks: Places  # where its matching values sit
+    present: Places | None  # where any of its values sits when it may be absent; None when it may not
+
+
+def _combination_holds(
+    combination: dict[str, list], fields: dict[str, list[tuple[Any, Membership]]], budget: _Budget
+) -> bool:
+    wanted = []
     for path, entries in combination.items():
         values = fields.get(path, [])
         picks = {membership for value, membership in values if any(_entry_matches(e, value) for e in entries)}
-        absent_ok = {"exists": False} in entries
-        if not picks and not absent_ok:
-            return False
-        choices.append((picks, values if absent_ok else None))
-    return _assign(_only_shared_arrays(choices), {}, [])
+        if {"exists": False} not in entries:
+            wanted.append((picks, None))
+        elif values:
+            wanted.append((picks, {membership for _, membership in values}))
+        # else it is absent whatever the other fields choose, so it needs no search
+    searched = _narrowed(wanted)
+    if any(not field.picks and field.present is None for field in searched):
+        return False  # no value and no absence: fails before any search
+    groups = sorted(_independent(searched), key=len)  # the cheap ones first, in case one fails
+    return all(_holds(group, {}, [], budget) for group in groups)
 
 
-def _only_shared_arrays(choices: list) -> list:
-    """Forget arrays only one field touches, so fields in independent arrays do not multiply the search."""
-    touching = Counter(array for picks, absent in choices for array in _arrays_of(picks, absent))
-    shared = {array for array, fields in touching.items() if fields > 1}
-    narrowed = [({tuple(p for p in pick if p[0] in shared) for pick in picks}, absent) for picks, absent in choices]
-    return [(_by_arrays(picks), absent) for picks, absent in sorted(narrowed, key=lambda choice: len(choice[0]))]
+def _narrowed(wanted: list[tuple[set[Membership], set[Membership] | None]]) -> list[_Field]:
+    """Each field's places, keeping only the arrays through which another field can conflict with it.
+
+    A pick keeps the arrays other fields pick in or must be absent from. A present value keeps only the arrays
+    other fields pick in, since its own field pins none while absent; a value left in none of them is present
+    whatever the others choose, so its field cannot be absent (decided here, before any search).
+    """
+    picking = [_arrays_of(picks) for picks, _ in wanted]
+    touching = [arrays | _arrays_of(present or set()) for arrays, (_, present) in zip(picking, wanted, strict=True)]
+    picked_by, touched_by = Counter(chain(*picking)), Counter(chain(*touching))
+    searched = []
+    for (picks, present), own_picking, own_touching in zip(wanted, picking, touching, strict=True):
+        shared = {array for array in own_touching if touched_by[array] > 1}
+        pinnable = {array for array in own_touching if picked_by[array] > (array in own_picking)}
+        places = None if present is None else _grouped(_kept(present, pinnable))
+        searched.append(_Field(_grouped(_kept(picks, shared)), None if places and () in places else places))
+    return searched
 
 
-def _by_arrays(picks: set[Membership]) -> dict[tuple[int, ...], set[Membership]]:
-    """Picks grouped by the arrays they sit in, so a pick those arrays already pin down is a lookup, not a scan."""
-    grouped: dict[tuple[int, ...], set[Membership]] = defaultdict(set)
-    for pick in picks:
-        grouped[tuple(array for array, _ in pick)].add(pick)
-    return grouped
-
-
-def _arrays_of(picks: set[Membership], absent: list | None) -> set[int]:
-    memberships = [*picks, *(membership for _, membership in absent or ())]
+def _arrays_of(memberships: set[Membership]) -> set[int]:
     return {array for membership in memberships for array, _ in membership}
 
 
-def _assign(choices: list, chosen: dict[int, int], absent: list) -> bool:
-    if not choices:
-        return not any(_fits(chosen, membership) for values in absent for _, membership in values)
-    (picks, absent_values), rest = choices[0], choices[1:]
-    for pick in _fitting(picks, chosen):
-        if _assign(rest, {**chosen, **dict(pick)}, absent):
+def _kept(memberships: set[Membership], arrays: set[int]) -> set[Membership]:
+    return {tuple(place for place in membership if place[0] in arrays) for membership in memberships}
+
+
+def _grouped(memberships: set[Membership]) -> Places:
+    grouped: Places = defaultdict(set)
+    for membership in memberships:
+        grouped[tuple(array for array, _ in membership)].add(membership)
+    return dict(grouped)
+
+
+def _independent(fields: list[_Field]) -> list[list[_Field]]:
+    """Fields split into groups that share no array: each group is searched alone, so groups do not multiply."""
+    parent = list(range(len(fields)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            index = parent[index]
+        return index
+
+    first_to_touch: dict[int, int] = {}
+    for index, field in enumerate(fields):
+        for array in {array for arrays in [*field.picks, *(field.present or ())] for array in arrays}:
+            parent[root(index)] = root(first_to_touch.setdefault(array, index))
+    groups: dict[int, list[_Field]] = defaultdict(list)
+    for index, field in enumerate(fields):
+        groups[root(index)].append(field)
+    return list(groups.values())
+
+
+def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], budget: _Budget) -> bool:
+    """Whether the pending fields can all hold beside the pins, the absent fields staying absent.
+
+    Depth first, always on the field with the fewest options left (none fails at once, one is forced), so a
+    conflict shows as early as the pins allow.
+    """
+    budget.spend(1)
+    if any(_pinned_present(field.present, pins, budget) for field in absent):
+        return False
+    if not pending:  # arrays still unpinned may give any element, so a value fitting the pins is present
+        return not any(next(_fitting(field.present, pins, budget), False) for field in absent)
+    field, options = _most_constrained(pending, pins, budget)
+    rest = [other for other in pending if other is not field]
+    for option in options:
+        if option is _ABSENT:
+            if _holds(rest, pins, [*absent, field], budget):
+                return True
+        elif _holds(rest, pins | dict(option), absent, budget):
             return True
-    return absent_values is not None and _assign(rest, chosen, [*absent, absent_values])
+    return False
 
 
-def _fitting(picks: dict[tuple[int, ...], set[Membership]], chosen: dict[int, int]) -> Iterator[Membership]:
-    for arrays, group in picks.items():
-        if all(array in chosen for array in arrays):
-            pinned = tuple((array, chosen[array]) for array in arrays)
+def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: _Budget) -> tuple[_Field, list]:
+    best: tuple[_Field, list] | None = None
+    for field in pending:
+        options = _options(field, pins, budget)
+        if best is None or len(options) < len(best[1]):
+            best = (field, options)
+        if len(options) <= 1:
+            break
+    assert best is not None
+    return best
+
+
+def _options(field: _Field, pins: dict[int, int], budget: _Budget) -> list[Membership | None]:
+    """The field's picks that fit the pins, then absence if it is allowed and still possible."""
+    options: list[Membership | None] = list(_fitting(field.picks, pins, budget))
+    if field.present is not None and not _pinned_present(field.present, pins, budget):
+        options.append(_ABSENT)
+    return options
+
+
+def _fitting(places: Places, pins: dict[int, int], budget: _Budget) -> Iterator[Membership]:
+    """The places in elements the pins allow; where the pins name every array of a group, one lookup."""
+    for arrays, group in places.items():
+        if all(array in pins for array in arrays):
+            budget.spend(1)
+            pinned = tuple((array, pins[array]) for array in arrays)
             if pinned in group:
                 yield pinned
         else:
-            yield from (pick for pick in group if _fits(chosen, pick))
+            budget.spend(1 + len(group))
+            yield from (membership for membership in group if _fits(pins, membership))
 
 
-def _fits(chosen: dict[int, int], membership: Membership) -> bool:
-    return all(chosen.get(array, index) == index for array, index in membership)
+def _pinned_present(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
+    """Some value sits where every one of its arrays is pinned: present however the search goes on."""
+    for arrays, group in (places or {}).items():
+        budget.spend(1)
+        if all(array in pins for array in arrays) and tuple((array, pins[array]) for array in arrays) in group:
+            return True
+    return False
+
+
+def _fits(pins: dict[int, int], membership: Membership) -> bool:
+    return all(pins.get(array, index) == index for array, index in membership)
 
 
 def _entry_matches(entry: Any, value: Any) -> bool:

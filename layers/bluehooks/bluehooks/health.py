@@ -60,7 +60,8 @@ def after_count(streak: int) -> HealthChange | None:
 
 def _disable(webhook: StoredWebhook, reason: str, stamp: str) -> HealthChange:
     fields = {"enabled": False, "disabledReason": reason, "status": "UNHEALTHY", "lastFailureAt": stamp}
-    return HealthChange(fields, disables=reason, condition={"enabled": True})
+    # Only on what was read: a success, a PATCH or a re-enable since then makes this moot.
+    return HealthChange(fields, disables=reason, condition={"enabled": True, "version": webhook.version})
 
 
 def _stale(stamp: str | None, now: datetime) -> bool:

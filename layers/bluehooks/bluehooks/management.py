@@ -94,8 +94,8 @@ class WebhookService:
             update = {**changes, "updatedAt": now_iso()}
             if "name" in update and not update["name"]:  # cleared: named after its host again
                 update["name"] = _host(update.get("url", webhook.url))
-            if update.get("enabled") and not webhook.enabled:
-                update.update(_fresh_health())  # re-enabled: a clean slate
+            if (update.get("enabled") and not webhook.enabled) or update.get("url", webhook.url) != webhook.url:
+                update.update(_fresh_health())  # re-enabled, or a new endpoint: a clean slate
             self._may_write(caller, update.get("projectIds", webhook.projectIds))
             return update
 

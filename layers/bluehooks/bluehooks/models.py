@@ -179,6 +179,9 @@ class StoredWebhook(WebhookFields):
     )
     consecutiveFailures: int = 0
     failingSince: str | None = None
+    probeUntil: float | None = Field(
+        default=None, description="Unix seconds: the circuit's probe lease (kept by updates)."
+    )
     version: int = 1
 
     def public(self, secret: str | None = None) -> Webhook:
@@ -246,6 +249,7 @@ class DeliveryMessage(BaseModel):
     run: int = Field(default=0, ge=0, description="Which redelivery of this delivery; older runs are superseded.")
     attempt: int = Field(default=1, ge=1, le=1000, description="The number of the attempt this message is for.")
     dueAt: str | None = Field(default=None, description="When that attempt is due (ISO 8601); none: now.")
+    infraRetries: int = Field(default=0, ge=0, description="Times it came back for our own failures (attempt unused).")
 
 
 DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]
@@ -254,7 +258,8 @@ DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]
 class DeliveryAttempt(BaseModel):
     """One POST of a delivery, as the log keeps it."""
 
-    attempt: int = Field(description="1 for the first POST of this delivery, counting redeliveries on.")
+    attempt: int = Field(description="The attempt's number in its run: a retry or recover starts a new run at 1.")
+    run: int = Field(default=0, description="0 for the first run; each retry or recover of the delivery adds one.")
     at: str
     statusCode: int | None = None
     durationMs: int | None = None

@@ -23,11 +23,13 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
+from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.errors import Busy, LimitReached, Refused
 from bluehooks.health import HealthChange
 from bluehooks.models import StoredWebhook
 
 ALL_EVENTS = "*"
+FANNED_OUT_EVENTS = frozenset(EVENT_TYPES) - PLATFORM_ONLY_EVENTS
 WEBHOOK_ID = re.compile(r"^wh_[0-9a-f]{24}$")
 TRANSACTION_TRIES = 5  # concurrent writers of one company's counter cancel each other's transactions
 
@@ -59,8 +61,11 @@ def decode_cursor(cursor: str) -> str:
 
 
 def to_item(webhook: StoredWebhook) -> dict[str, Any]:
-    item = webhook.model_dump(exclude={"filter"})
+    """The item of a webhook; an update keeps its probe lease (DynamoDB takes Decimal, not float)."""
+    item = webhook.model_dump(exclude={"filter", "probeUntil"})
     item["filter"] = json.dumps(webhook.filter) if webhook.filter else None
+    if webhook.probeUntil is not None:
+        item["probeUntil"] = Decimal(f"{webhook.probeUntil:.3f}")
     return {**webhook_key(webhook.companyId, webhook.id), **item}
 
 
@@ -81,8 +86,19 @@ def index_entries(webhook: StoredWebhook) -> list[dict[str, Any]]:
             "projectIds": webhook.projectIds,
             "filter": json.dumps(webhook.filter) if webhook.filter else None,
         }
-        for event in webhook.events or [ALL_EVENTS]
+        for event in subscribed_events(webhook.events)
     ]
+
+
+def subscribed_events(events: list[str]) -> list[str]:
+    """The index partitions of a webhook: its fanned-out events, or "*" for all of them.
+
+    WEBHOOK_TEST is sent to one webhook on request, never fanned out, so it has no entry; and a
+    list naming every fanned-out event is "*", which keeps a webhook's writes in one transaction."""
+    if not events:
+        return [ALL_EVENTS]
+    fanned_out = [event for event in events if event not in PLATFORM_ONLY_EVENTS]
+    return [ALL_EVENTS] if set(fanned_out) >= FANNED_OUT_EVENTS else fanned_out
 
 
 class WebhookStore:
