@@ -8,6 +8,7 @@ queue's maxReceiveCount bounds how often that may happen.
 """
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -50,9 +51,7 @@ deliverer = Deliverer(
     schedule=config.retry_schedule,
     disable_after=timedelta(seconds=config.disable_after_failing_seconds),
     probe_interval=config.probe_interval_seconds,
-    announce=lambda webhook, reason: events.put_events(
-        Entries=[disabled_event(webhook, reason, config.event_bus_name)]
-    ),
+    announce=lambda webhook, why: announce_disabled(webhook, why),
 )
 scheduler = RetryScheduler(sqs, config.delivery_queue_url, config.retry_queue_url, config.delivery_dlq_url)
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -65,6 +64,15 @@ INFRA_RETRIES = 10  # times a record may fail for our own reasons before it is d
 
 class NotAttempted(Exception):
     """The record goes back to the queue with its attempt unused; the message says why."""
+
+
+def announce_disabled(webhook, why: str) -> None:
+    """WEBHOOK_DISABLED on the bus, so the host app can tell the owner; PutEvents fails per entry too."""
+    for backoff in (0.2, 0.4, 0.8):
+        if not events.put_events(Entries=[disabled_event(webhook, why, config.event_bus_name)])["FailedEntryCount"]:
+            return
+        time.sleep(backoff)
+    logger.error("WEBHOOK_DISABLED could not be put on the bus", extra={"webhookId": webhook.id, "reason": why})
 
 
 def deliver(record: SQSRecord, remaining_ms: int) -> str:

@@ -1,7 +1,7 @@
 """The delivery log in DynamoDB: one item per delivery, one write per attempt.
 
   pk = <company>#<webhook>   sk = <deliveryId>   the delivery: state, attempts, payload, run
-  LSI ByCreated: sort key createdAt              newest first, ?since=
+  GSI ByCreated: pk, createdAt                   newest first, ?since=
 
 An attempt appends itself to the item and sets the state in one UpdateItem. The payload is
 kept (zlib-compressed) so that a delivery can be redelivered after its queue message is
