@@ -42,9 +42,11 @@ sam-env: $(VENV)/.installed  ## env.json (sam local --env-vars) from the running
 samples: $(VENV)/.installed  ## events/local/: the samples with a fresh token and ids from the running local stack
 	$(BIN)/python -m devstack.samples
 
-# SAM hands a container the credentials of its own session: dummy ones, for the emulator.
-# DeliveryTimeoutSeconds as a string: SAM looks the delivery timeout up in a mapping keyed by it.
-SAM_LOCAL := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing $(SAM_BIN)/sam local
+# SAM hands a container the credentials of its own session: dummy ones, for the emulator. Its own calls
+# (STS, for AWS::AccountId) go to the emulator too. DeliveryTimeoutSeconds as a string: SAM looks the
+# delivery timeout up in a mapping keyed by it.
+SAM_LOCAL = AWS_ENDPOINT_URL=http://127.0.0.1:$(or $(AWS_PORT),4566) AWS_ACCESS_KEY_ID=testing \
+	AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing $(SAM_BIN)/sam local
 SAM_LOCAL_ARGS = --env-vars env.json --region us-east-1 \
 	--parameter-overrides DeliveryTimeoutSeconds=$(or $(DELIVERY_TIMEOUT_SECONDS),7) $(SAM_ARGS)
 sam-invoke: $(SAM_VENV)/.installed  ## make sam-invoke FUNCTION=FanoutFunction EVENT=events/local/fanout-todo-created.json
