@@ -378,6 +378,16 @@
     return `Disabled automatically: ${DISABLED_WHY[reason] || reason}.`;
   }
 
+  // What the list and the webhook's page both show of it.
+  function healthFacts(webhook) {
+    return [
+      ["Events", eventsText(webhook.events)],
+      ["Projects", projectsText(webhook.projectIds)],
+      ["Last success", when(webhook.lastSuccessAt)],
+      ["Last failure", when(webhook.lastFailureAt)],
+    ];
+  }
+
   function eventsText(events) {
     return events && events.length ? events.join(", ") : "All events";
   }
@@ -434,12 +444,7 @@
         badges(webhook),
       ),
       h("p", { class: "url" }, webhook.url),
-      facts([
-        ["Events", eventsText(webhook.events)],
-        ["Projects", projectsText(webhook.projectIds)],
-        ["Last success", when(webhook.lastSuccessAt)],
-        ["Last failure", when(webhook.lastFailureAt)],
-      ]),
+      facts(healthFacts(webhook)),
     );
   }
 
@@ -762,10 +767,7 @@
         h("div", { class: "summary-head" }, badges(webhook)),
         h("p", { class: "url" }, webhook.url),
         facts([
-          ["Events", eventsText(webhook.events)],
-          ["Projects", projectsText(webhook.projectIds)],
-          ["Last success", when(webhook.lastSuccessAt)],
-          ["Last failure", when(webhook.lastFailureAt)],
+          ...healthFacts(webhook),
           ["Created", when(webhook.createdAt)],
           ["Updated", when(webhook.updatedAt)],
           ["Id", h("code", {}, webhook.id)],
