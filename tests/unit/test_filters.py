@@ -2,13 +2,26 @@
 
 import json
 import time
+from itertools import product
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
-from bluehooks.filters import MAX_BYTES, MAX_COMBINATIONS, MAX_DEPTH, MAX_VALUES, OR, InvalidFilter, matches, validate
+from bluehooks import filters
+from bluehooks.filters import (
+    MAX_BYTES,
+    MAX_COMBINATIONS,
+    MAX_DEPTH,
+    MAX_SEARCH_STEPS,
+    MAX_VALUES,
+    OR,
+    FilterTooComplex,
+    InvalidFilter,
+    matches,
+    validate,
+)
 
 # Sources, cited by these names in the comments below:
 # OPERATORS      https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
@@ -371,6 +384,115 @@ def test_wildcard_does_not_backtrack():
     started = time.perf_counter()
     assert not matches(on_current({"text": [{"wildcard": "*a*a*a*a*a*a*a*a*b"}]}), payload({"text": "a" * 5000}))
     assert time.perf_counter() - started < 0.5
+
+
+# ------------------------------------------------------------------ matching cost: arrays of objects, the budget
+
+
+def many_arrays(count, g=True):
+    """The security review's case: `count` arrays of ten objects, two fields each, beside g: [exists: false]."""
+    record, fields = ({"g": 1} if g else {}), {"g": [{"exists": False}]}
+    for index in range(count):
+        record[f"b{index}"] = [{"x": 1, "y": 1}] * 10
+        fields[f"b{index}"] = {"x": [1], "y": [1]}
+    return on_current(fields), payload(record)
+
+
+@pytest.mark.parametrize("count", [7, 20])
+@pytest.mark.parametrize("g", [True, False])
+def test_exists_false_on_a_present_field_fails_before_any_search(count, g):
+    # Each b_i array multiplied the search by ten (46 s for seven of them): g is present outside every array, so
+    # no choice of elements can make it absent. Without g, each b_i is searched apart and holds at once.
+    pattern, event = many_arrays(count, g)
+    validate(pattern)
+    started = time.perf_counter()
+    assert matches(pattern, event) is not g
+    assert time.perf_counter() - started < 0.1
+
+
+def test_exists_false_fails_as_soon_as_the_arrays_of_its_value_are_chosen():
+    # g sits in the one element of `top`, which every other field's pick pins: it is present after the first pick.
+    fields, record = {"g": [{"exists": False}]}, {"g": 1}
+    for index in range(20):
+        fields[f"b{index}"], record[f"b{index}"] = {"x": [1], "y": [1]}, [{"x": 1, "y": 1}] * 10
+    started = time.perf_counter()
+    assert not matches(on_current({"top": fields}), payload({"top": [record]}))
+    assert matches(on_current({"top": fields}), payload({"top": [record | {"g": {}}]}))
+    assert time.perf_counter() - started < 0.1
+
+
+def test_fields_sharing_no_array_are_searched_apart():
+    # The last array never gives x and y one element; before, every choice in the other arrays was tried first.
+    pattern, event = many_arrays(20, g=False)
+    pattern["currentValue"]["last"] = {"x": [1], "y": [1]}
+    event["currentValue"]["last"] = [{"x": 1}, {"y": 1}] * 20
+    started = time.perf_counter()
+    assert not matches(pattern, event)
+    assert time.perf_counter() - started < 0.1
+
+
+def puzzle(clauses, variables):
+    """A filter and event that match when the clauses can all be satisfied: a SAT problem, NP-complete.
+
+    Variable v is an event array [its false element, its true element], reached by a route of its own to the one
+    path p.q.r.s.t.u (keys join with dots, so `p` > `q.r` > `s.t.u` is one route). Clause c is the field `c<c>`,
+    set to 1 in the elements of its literals: each array lends all fields one element, as a variable one value.
+    """
+    segments = "pqrstu"
+    event = {}
+    for variable, cuts in zip(range(variables), product([False, True], repeat=len(segments) - 1), strict=False):
+        keys = [""]
+        for segment, cut in zip(segments, (True, *cuts), strict=True):
+            keys = [*keys, segment] if cut else [*keys[:-1], f"{keys[-1]}.{segment}"]
+        node = event
+        for key in keys[1:-1]:
+            node = node.setdefault(key, {})
+        elements = ({f"c{c}": 1 for c, clause in enumerate(clauses) if (variable, value) in clause} for value in (0, 1))
+        node[keys[-1]] = list(elements)
+    pattern = {f"c{c}": [1] for c in range(len(clauses))}
+    for segment in reversed(segments):
+        pattern = {segment: pattern}
+    return pattern, event
+
+
+def pigeonhole(holes):
+    """holes + 1 pigeons, each in a hole, no two in one: unsatisfiable, and hard for a backtracking search."""
+    sits = {(pigeon, hole): pigeon * holes + hole for pigeon in range(holes + 1) for hole in range(holes)}
+    somewhere = [{(sits[pigeon, hole], 1) for hole in range(holes)} for pigeon in range(holes + 1)]
+    alone = [
+        {(sits[one, hole], 0), (sits[other, hole], 0)}
+        for hole in range(holes)
+        for one in range(holes + 1)
+        for other in range(one + 1, holes + 1)
+    ]
+    return puzzle(somewhere + alone, len(sits))
+
+
+def test_a_satisfiable_puzzle_matches():
+    # (a or b) and (not a or b) and (not b or c): b and c true
+    pattern, event = puzzle([{(0, 1), (1, 1)}, {(0, 0), (1, 1)}, {(1, 0), (2, 1)}], 3)
+    validate(pattern)
+    assert matches(pattern, event)
+    assert not matches(*puzzle([{(0, 1)}, {(0, 0), (1, 1)}, {(1, 0)}], 2))  # a, a implies b, not b
+
+
+def test_pigeonhole_is_too_complex_and_says_so_quickly():
+    pattern, event = pigeonhole(4)
+    validate(pattern)
+    started = time.perf_counter()
+    with pytest.raises(FilterTooComplex, match=f"more than {MAX_SEARCH_STEPS} steps"):
+        matches(pattern, event)
+    assert time.perf_counter() - started < 1
+    assert not matches(*pigeonhole(2))  # three pigeons, two holes: small enough to decide
+
+
+def test_budget_is_spent_on_searches_only_and_then_raises(monkeypatch):
+    # Two fields in one array of objects are a search, a few steps a value; one field alone needs none.
+    monkeypatch.setattr(filters, "MAX_SEARCH_STEPS", 20)
+    event = payload({"items": [{"name": "b", "done": True}] * 20, "tags": ["b"] * 20})
+    assert matches(on_current({"items": {"name": ["b"]}, "tags": ["b"]}), event)
+    with pytest.raises(FilterTooComplex, match="more than 20 steps"):
+        matches(on_current({"items": {"name": ["b"], "done": [True]}}), event)
 
 
 # ----------------------------------------------------------------------------------- refusals, with their reason

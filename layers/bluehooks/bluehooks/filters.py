@@ -27,6 +27,14 @@ Limits, refused by `validate` so that one filter cannot slow the fan-out for eve
 
 Stricter than EventBridge on one point: a field given two conditions in one alternative (beside `$or` and inside
 it, or as `a.b` beside `a: {b}`) is refused, where EventBridge silently keeps only the last.
+
+Matching is a search only where fields share an array of objects, which must lend them one element: a field that
+cannot hold fails before the search, fields sharing no array are searched apart, and the search goes field by
+field, the most constrained first. Arrays can still encode hard puzzles (each array's element is a choice), so
+the search has a budget, MAX_SEARCH_STEPS (about 0.1 s; an ordinary filter spends a few steps per event value).
+Past it `matches` raises FilterTooComplex rather than guess; the fan-out then treats the webhook as matching and
+logs it. That fails open, on purpose: a filter only narrows a webhook's own events, it is not a security boundary,
+and one filter timing out the fan-out would cost every webhook of the company the event.
 """
 
 import ipaddress
@@ -373,12 +381,12 @@ class _Budget:
     """What one call of matches may still spend: a step is a search node or a place looked at."""
 
     def __init__(self, steps: int) -> None:
-        self.left = steps
+        self.steps = self.left = steps
 
     def spend(self, steps: int) -> None:
         self.left -= steps
         if self.left < 0:
-            raise FilterTooComplex(f"deciding this filter takes more than {MAX_SEARCH_STEPS} steps")
+            raise FilterTooComplex(f"deciding this filter takes more than {self.steps} steps")
 
 
 @dataclass(frozen=True, eq=False)
@@ -392,6 +400,7 @@ class _Field:
 def _combination_holds(
     combination: dict[str, list], fields: dict[str, list[tuple[Any, Membership]]], budget: _Budget
 ) -> bool:
+    """Whether the payload's values on the alternative's paths satisfy it, searching only where they must."""
     wanted = []
     for path, entries in combination.items():
         values = fields.get(path, [])
@@ -404,8 +413,9 @@ def _combination_holds(
     searched = _narrowed(wanted)
     if any(not field.picks and field.present is None for field in searched):
         return False  # no value and no absence: fails before any search
+    # A field alone in its arrays holds by any of its picks, checked above; other groups need a search each.
     groups = sorted(_independent(searched), key=len)  # the cheap ones first, in case one fails
-    return all(_holds(group, {}, [], budget) for group in groups)
+    return all(_holds(group, {}, [], budget) for group in groups if len(group) > 1)
 
 
 def _narrowed(wanted: list[tuple[set[Membership], set[Membership] | None]]) -> list[_Field]:
@@ -471,7 +481,7 @@ def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], bu
     if any(_pinned_present(field.present, pins, budget) for field in absent):
         return False
     if not pending:  # arrays still unpinned may give any element, so a value fitting the pins is present
-        return not any(next(_fitting(field.present, pins, budget), False) for field in absent)
+        return not any(_any_fitting(field.present, pins, budget) for field in absent)
     field, options = _most_constrained(pending, pins, budget)
     rest = [other for other in pending if other is not field]
     for option in options:
@@ -507,19 +517,23 @@ def _fitting(places: Places, pins: dict[int, int], budget: _Budget) -> Iterator[
     """The places in elements the pins allow; where the pins name every array of a group, one lookup."""
     for arrays, group in places.items():
         if all(array in pins for array in arrays):
-            budget.spend(1)
+            budget.spend(1 + len(arrays))
             pinned = tuple((array, pins[array]) for array in arrays)
             if pinned in group:
                 yield pinned
         else:
-            budget.spend(1 + len(group))
+            budget.spend(1 + len(arrays) * len(group))
             yield from (membership for membership in group if _fits(pins, membership))
+
+
+def _any_fitting(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
+    return any(True for _ in _fitting(places or {}, pins, budget))
 
 
 def _pinned_present(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
     """Some value sits where every one of its arrays is pinned: present however the search goes on."""
     for arrays, group in (places or {}).items():
-        budget.spend(1)
+        budget.spend(1 + len(arrays))
         if all(array in pins for array in arrays) and tuple((array, pins[array]) for array in arrays) in group:
             return True
     return False
@@ -634,7 +648,7 @@ def _cidr(operand: str, value: Any) -> bool:
 
 
 def _exists(operand: bool, value: Any) -> bool:
-    """A present value satisfies exists: true; exists: false is an absence, settled in _combination_holds."""
+    """A present value satisfies exists: true; exists: false is an absence, settled by the search (_holds)."""
     return operand
 
 
