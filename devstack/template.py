@@ -43,6 +43,10 @@ def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
+class UnsupportedTemplate(ValueError):
+    """A template setting the local stack cannot reproduce faithfully: refused, never approximated."""
+
+
 @dataclass
 class EventSource:
     """A function's trigger as the local stack drives it."""
@@ -248,7 +252,7 @@ class LocalStack:
         config = self.function_property(function, "EventInvokeConfig", {})
         on_failure = config.get("DestinationConfig", {}).get("OnFailure")
         if on_failure and (on_failure.get("Type") != "SQS" or "Destination" not in on_failure):
-            raise NotImplementedError(f"{function}: the local stack supports only an SQS OnFailure Destination")
+            raise UnsupportedTemplate(f"{function}: the local stack supports only an SQS OnFailure Destination")
         url = self._queue(self.resolve(on_failure["Destination"]))["Ref"] if on_failure else None
         return int(config.get("MaximumRetryAttempts", 2)), url
 

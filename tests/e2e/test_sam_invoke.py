@@ -90,7 +90,7 @@ def build() -> Path:
     built = BUILD / "template.yaml"
     if not built.exists() or _sources_changed_since(built.stat().st_mtime):
         if not (SAM_BIN / "sam").exists():
-            pytest.skip("no SAM CLI (.venv-sam): run `make build` first")
+            pytest.fail("no SAM CLI (.venv-sam): run `make build` first (make test does)")
         subprocess.run(
             [str(SAM_BIN / "sam"), "build", "--parallel"],
             cwd=ROOT,
@@ -212,7 +212,7 @@ def test_make_sam_env_says_when_no_stack_runs(tmp_path):
 def test_sam_resolves_the_containers_environment_from_the_template_and_env_json(build, local_stack):
     """SAM's own code: the declared variables take env.json's values; credentials come from SAM's session."""
     if not (SAM_BIN / "python").exists():
-        pytest.skip("no SAM CLI (.venv-sam): run `make build` first")
+        pytest.fail("no SAM CLI (.venv-sam): run `make build` first (make test does)")
     session = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
     command = [str(SAM_BIN / "python"), "-c", SAM_RESOLUTION, str(build / "template.yaml"), str(local_stack.env_file)]
     command.append("DeliveryTimeoutSeconds=2")  # as `make sam-invoke` passes it: SAM's mapping lookup needs a string
