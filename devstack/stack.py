@@ -13,7 +13,7 @@ from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool
 from devstack.samenv import local_flags
 from devstack.sources import Poller
-from devstack.template import LocalStack, load_template
+from devstack.template import EventSource, LocalStack, load_template
 
 log = logging.getLogger("devstack")
 REGION = "us-east-1"
@@ -27,6 +27,7 @@ PARAMETER_OVERRIDES = {
     "RETRY_SCHEDULE": ("RetrySchedule", None),
     "MAX_WEBHOOKS_PER_COMPANY": ("MaxWebhooksPerCompany", None),
     "EVENT_BUS_NAME": ("EventBusName", None),
+    "EXISTING_EVENT_BUS_NAME": ("ExistingEventBusName", None),
     "SECRET_ROTATION_OVERLAP_SECONDS": ("SecretRotationOverlapSeconds", None),
     "DISABLE_AFTER_FAILING_SECONDS": ("DisableAfterFailingSeconds", None),
     "DELIVERY_LOG_RETENTION_DAYS": ("DeliveryLogRetentionDays", None),
@@ -36,6 +37,11 @@ PARAMETER_OVERRIDES = {
 # The API runs one invocation at a time: Powertools' resolver keeps the current request in a
 # class attribute, which concurrent invocations in one process would share.
 INSTANCES = {"sqs": 4, "rule": 2, "api": 1}
+
+
+def instances(source: EventSource) -> int:
+    """Local instances of a source's function: never more than the template lets Lambda run at once."""
+    return min(INSTANCES[source.kind], source.max_concurrency or INSTANCES[source.kind])
 
 
 def local_parameters(env: dict[str, str]) -> dict[str, str]:
@@ -96,7 +102,10 @@ def point_boto3_at(aws_url: str) -> None:
 
 def provision(settings: Settings) -> LocalStack:
     """Create template.yaml's resources on the emulator and export the functions' environment."""
-    stack = LocalStack(load_template(), settings.parameters, REGION).provision()
+    stack = LocalStack(load_template(), settings.parameters, REGION)
+    if host_bus := stack.parameter("ExistingEventBusName"):
+        create_host_bus(host_bus)
+    stack.provision()
     name = stack.ref("JwtSecretParameterName")
     boto3.client("ssm").put_parameter(Name=name, Value=settings.jwt_secret, Type="SecureString", Overwrite=True)
     # These win over the template's values (which are for AWS): the emulator, and the local flags.
@@ -107,6 +116,13 @@ def provision(settings: Settings) -> LocalStack:
         os.environ.update(stack.function_environment(function))
     os.environ.update(local)
     return stack
+
+
+def create_host_bus(name: str) -> None:
+    """The bus that ExistingEventBusName attaches to belongs to the host app: locally, we play its part."""
+    events = boto3.client("events")
+    if not any(bus["Name"] == name for bus in events.list_event_buses(NamePrefix=name)["EventBuses"]):
+        events.create_event_bus(Name=name)
 
 
 class Running:
@@ -121,10 +137,10 @@ class Running:
         self.stack = provision(settings)
         self.pollers = []
         for source in self.stack.sources:  # N pollers share N instances, as N concurrent invocations
-            pool = self.pool(source.function, INSTANCES[source.kind])
+            count = instances(source)
+            pool = self.pool(source.function, count)
             self.pollers += [
-                Poller(source, pool, REGION, self.stop_event, settings.async_retry_delay)
-                for _ in range(INSTANCES[source.kind])
+                Poller(source, pool, REGION, self.stop_event, settings.async_retry_delay) for _ in range(count)
             ]
         self.api = make_server("127.0.0.1", settings.api_port, self.pool(self.stack.api_function(), INSTANCES["api"]))
         for poller in self.pollers:
@@ -147,7 +163,7 @@ class Running:
             key_note = "JWT secret from WEBHOOKS_JWT_SECRET"
         return (
             f"blue-webhooks local stack ready: API {self.settings.api_url}  AWS {self.settings.aws_url}  "
-            f"bus {stack.ref('EventBus')}  {key_note}"
+            f"bus {stack.output('EventBusName')}  {key_note}"
         )
 
     def stop(self) -> None:

@@ -2,7 +2,10 @@
 
 Only what runs locally is created: tables, queues, buses, and for each function its event
 sources (rules feed a tap queue that the local stack drains into the function; SQS sources
-are polled). Everything else (IAM, the layer, API Gateway) has no local counterpart.
+are polled). Everything else (IAM, the layer, API Gateway, log groups, alarms, the dashboard,
+SNS, CodeDeploy) has no local counterpart. Conditions and the template's Rules are evaluated as
+CloudFormation does: a resource whose condition is false is not created, and a failed rule
+refuses the parameters.
 """
 
 import json
@@ -17,6 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+NO_VALUE = object()  # AWS::NoValue: the property (or list item) holding it is left out
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -47,6 +51,10 @@ class UnsupportedTemplate(ValueError):
     """A template setting the local stack cannot reproduce faithfully: refused, never approximated."""
 
 
+class RuleFailed(ValueError):
+    """Parameters that one of the template's Rules refuses, as CloudFormation would refuse the stack."""
+
+
 @dataclass
 class EventSource:
     """A function's trigger as the local stack drives it."""
@@ -60,6 +68,9 @@ class EventSource:
     # rule: Lambda's asynchronous invocation, from the function's EventInvokeConfig
     retries: int = 2
     on_failure_url: str | None = None
+    # At most this many invocations at once: the SQS source's MaximumConcurrency and the
+    # function's reserved concurrency, whichever is lower (None: neither is set).
+    max_concurrency: int | None = None
 
 
 @dataclass
@@ -85,6 +96,8 @@ class LocalStack:
         return [part.strip() for part in value.split(",")] if spec["Type"] == "CommaDelimitedList" else value
 
     def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         pseudo = {
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT_ID,
@@ -100,14 +113,20 @@ class LocalStack:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) != 1:
-            return {key: self.resolve(item) for key, item in value.items()}
+            resolved = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in resolved.items() if item is not NO_VALUE}
         ((key, arg),) = value.items()
         if key == "Ref":
             return self.ref(arg)
+        if key == "Fn::If":
+            name, when_true, when_false = arg
+            return self.resolve(when_true if self.condition(name) else when_false)
+        if key == "Fn::Split":
+            return str(self.resolve(arg[1])).split(self.resolve(arg[0]))
         if key == "Fn::GetAtt":
             logical_id, attribute = arg
             return self.create(logical_id)[attribute]
@@ -121,25 +140,66 @@ class LocalStack:
         if key == "Fn::Select":
             return self.resolve(arg[1])[int(self.resolve(arg[0]))]
         if key == "Fn::Sub":
-            return _SUB_VARIABLE.sub(lambda m: str(self._sub_variable(m.group(1))), arg)
+            text, variables = arg if isinstance(arg, list) else (arg, {})
+            values = {name: self.resolve(item) for name, item in variables.items()}
+            return _SUB_VARIABLE.sub(lambda m: str(self._sub_variable(m.group(1), values)), text)
         return {key: self.resolve(arg)}
 
-    def _sub_variable(self, name: str) -> Any:
+    def _sub_variable(self, name: str, values: dict[str, Any]) -> Any:
+        if name in values:
+            return values[name]
         if "." in name and not name.startswith("AWS::"):
             logical_id, attribute = name.split(".", 1)
             return self.create(logical_id)[attribute]
         return self.ref(name)
 
+    # -- conditions and rules ----------------------------------------------------------------
+
+    def condition(self, name: str) -> bool:
+        return self.evaluate(self.template["Conditions"][name])
+
+    def evaluate(self, expression: Any) -> bool:
+        """A condition function (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) → True or False."""
+        ((key, arg),) = expression.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            left, right = (self.resolve(side) for side in arg)
+            return str(left) == str(right)  # CloudFormation compares strings: a Number's "0" equals 0
+        operands = [self.evaluate(operand) for operand in arg]
+        return _CONDITION_FUNCTIONS[key](operands)
+
+    def check_rules(self) -> None:
+        """Refuse the parameters as CloudFormation does when an assertion of an applicable rule fails."""
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.evaluate(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self.evaluate(assertion["Assert"]):
+                    raise RuleFailed(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+
+    def exists(self, logical_id: str) -> bool:
+        """False for a resource whose Condition is false: CloudFormation leaves it out."""
+        condition = self.template["Resources"][logical_id].get("Condition")
+        return condition is None or self.condition(condition)
+
+    def output(self, name: str) -> Any:
+        return self.resolve(self.template["Outputs"][name]["Value"])
+
     # -- resources --------------------------------------------------------------------------
 
     def provision(self) -> "LocalStack":
+        self.check_rules()
         for logical_id in self.template["Resources"]:
-            self.create(logical_id)
+            if self.exists(logical_id):
+                self.create(logical_id)
         return self
 
     def create(self, logical_id: str) -> dict[str, Any]:
         """Create one resource (once), returning its Ref and attributes."""
         if logical_id not in self.physical:
+            if not self.exists(logical_id):
+                raise UnsupportedTemplate(f"{logical_id} is referenced, but its condition leaves it out")
             resource = self.template["Resources"][logical_id]
             creator = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
             self.physical[logical_id] = (
@@ -215,9 +275,18 @@ class LocalStack:
                         queue_arn=queue_arn,
                         batch_size=int(self.resolve(spec.get("BatchSize", 10))),
                         report_item_failures="ReportBatchItemFailures" in spec.get("FunctionResponseTypes", []),
+                        max_concurrency=self._max_concurrency(logical_id, spec),
                     )
                 )
         return {"Ref": logical_id, "Arn": self.arn("lambda", f"function:{logical_id}")}
+
+    def _max_concurrency(self, function: str, spec: dict[str, Any]) -> int | None:
+        """Lambda never runs more invocations than the source's MaximumConcurrency or the function's reservation."""
+        caps = [
+            self.resolve(spec.get("ScalingConfig", {})).get("MaximumConcurrency"),
+            self.resolve(self.function_property(function, "ReservedConcurrentExecutions")),
+        ]
+        return min((int(cap) for cap in caps if cap not in (None, NO_VALUE)), default=None)
 
     def _queue(self, arn: str) -> dict[str, Any]:
         return next(p for p in self.physical.values() if p.get("Arn") == arn)
@@ -231,7 +300,7 @@ class LocalStack:
         cannot fail locally; they are set on the target as the template says, and do nothing here.
         """
         bus = self.resolve(spec.get("EventBusName", "default"))
-        rule_name = self.physical_name(f"{function}{event_name}")
+        rule_name = self.resolve(spec.get("RuleName", self.physical_name(f"{function}{event_name}")))
         retries, on_failure_url = self._async_invoke_config(function)
         timeout = int(self.resolve(self.function_property(function, "Timeout", 3)))
         # Never visible again while its invocations (and the short local waits between them) run.
@@ -241,9 +310,17 @@ class LocalStack:
         self.events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(self.resolve(spec["Pattern"])))
         self.events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[target])
         self.physical[f"{function}{event_name}"] = {"Ref": rule_name, "Arn": self.arn("events", f"rule/{rule_name}")}
+        concurrency = self._max_concurrency(function, {})
         self.sources.append(
             EventSource(
-                "rule", function, tap["Ref"], tap["Arn"], batch_size=1, retries=retries, on_failure_url=on_failure_url
+                "rule",
+                function,
+                tap["Ref"],
+                tap["Arn"],
+                batch_size=1,
+                retries=retries,
+                on_failure_url=on_failure_url,
+                max_concurrency=concurrency,
             )
         )
 
@@ -290,3 +367,10 @@ class LocalStack:
             for logical_id, props in self.functions().items()
             if any(event["Type"] == "Api" for event in props.get("Events", {}).values())
         )
+
+
+_CONDITION_FUNCTIONS = {
+    "Fn::Not": lambda operands: not operands[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+}

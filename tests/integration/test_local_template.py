@@ -1,9 +1,13 @@
 """The local stack builds template.yaml's resources, with the template's settings, on the emulator."""
 
 import json
+import tomllib
 
 import boto3
+import pytest
 
+from devstack.stack import REGION, create_host_bus, instances
+from devstack.template import ROOT, LocalStack, RuleFailed, load_template
 from tests.integration.conftest import PARAMETERS, sample
 
 
@@ -63,3 +67,69 @@ def test_the_rule_invokes_the_fanout_asynchronously_with_the_templates_on_failur
     (target,) = boto3.client("events").list_targets_by_rule(Rule=rule, EventBusName="blue-events")["Targets"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 185  # the hand-off's, as the template says
     assert target["DeadLetterConfig"]["Arn"].endswith(":blue-webhooks-local-FanoutDLQ")
+
+
+HOST_BUS = "host-app-bus"
+
+
+@pytest.fixture(scope="module")
+def attached(stack):
+    """A second stack on the same emulator, attached to the host app's bus, with concurrency caps."""
+    parameters = {
+        "ExistingEventBusName": HOST_BUS,
+        "FanoutReservedConcurrency": "1",
+        "DeliveryMaxConcurrency": "2",
+    }
+    create_host_bus(HOST_BUS)
+    return LocalStack(load_template(), parameters, REGION, name="blue-webhooks-attached").provision()
+
+
+def test_an_existing_bus_is_attached_to_not_created(attached):
+    assert "EventBus" not in attached.physical  # its condition (CreateBus) is false
+    buses = {bus["Name"] for bus in boto3.client("events").list_event_buses()["EventBuses"]}
+    assert "blue-events" in buses  # the first stack's, created; no other bus of ours
+    (rule,) = boto3.client("events").list_rules(EventBusName=HOST_BUS)["Rules"]
+    assert rule["Name"] == "blue-webhooks-attached-blue-events"  # the template's RuleName, as the alarms expect
+    assert attached.function_environment("DeliveryFunction")["EVENT_BUS_NAME"] == HOST_BUS
+    assert attached.output("EventBusArn").endswith(f":event-bus/{HOST_BUS}")
+
+
+def test_local_pollers_are_no_more_than_the_concurrency_lambda_allows(stack, attached):
+    def concurrency(local: LocalStack) -> dict[str, int]:
+        return {source.function: instances(source) for source in local.sources}
+
+    # Defaults: DeliveryMaxConcurrency 100 and no reservation; the local instance counts apply.
+    assert concurrency(stack) == {"FanoutFunction": 2, "DeliveryFunction": 4, "RetryFunction": 4}
+    assert concurrency(attached) == {"FanoutFunction": 1, "DeliveryFunction": 2, "RetryFunction": 4}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        ({"Stage": "prod", "AllowHttp": "true"}, "AllowHttp"),
+        ({"Stage": "prod", "AllowPrivateTargets": "true"}, "AllowPrivateTargets"),
+        ({"ExistingEventBusName": "default"}, "custom bus"),
+        ({"Stage": "prod"}, None),
+        ({"Stage": "dev", "AllowHttp": "true", "AllowPrivateTargets": "true"}, None),
+    ],
+)
+def test_the_templates_rules_refuse_what_cloudformation_would(parameters, refused):
+    local = LocalStack(load_template(), parameters, REGION)
+    if refused is None:
+        local.check_rules()
+    else:
+        with pytest.raises(RuleFailed, match=refused):
+            local.check_rules()
+
+
+def test_each_deploy_environment_has_its_own_names_and_passes_the_rules():
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    template = load_template()
+    names = set()
+    for env in ("default", "staging", "prod"):
+        line = config[env]["deploy"]["parameters"]["parameter_overrides"]
+        overrides = dict(item.split("=", 1) for item in line.split())
+        assert set(overrides) <= set(template["Parameters"]), env
+        LocalStack(template, overrides, REGION).check_rules()
+        names |= {overrides["EventBusName"], overrides["JwtSecretParameterName"]}
+    assert len(names) == 6  # no two stages share a bus or a token key
