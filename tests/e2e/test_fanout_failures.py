@@ -81,7 +81,7 @@ def dead_lettered(stack, event_id: str, keep: bool = False, timeout: float = 15)
 
 def replay(stack, *options: str) -> str:
     """The replay command, as `make replay-fanout-dlq` runs it."""
-    command = [sys.executable, "-m", "devstack.replay", "--endpoint-url", stack.aws, *options]
+    command = [sys.executable, "-m", "ops", "redrive-fanout", "--endpoint-url", stack.aws, *options]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

@@ -1,4 +1,4 @@
-"""The replay command against the emulator: every FanoutDLQ shape back on the bus, nothing deleted unless put."""
+"""`python -m ops redrive-fanout` on the emulator: every FanoutDLQ shape back on the bus, nothing deleted unless put."""
 
 import json
 import time
@@ -6,7 +6,7 @@ import time
 import boto3
 
 from devstack.asynchronous import destination_record
-from devstack.replay import replay
+from ops.fanout_dlq import replay
 from tests.integration.conftest import bus_event, queued
 
 BUS = "blue-events"
@@ -53,7 +53,7 @@ def test_messages_sent_after_the_run_began_wait_for_the_next_run(queues, company
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=queues["FanoutDLQ"], MessageBody=json.dumps(bus_event(company)))
     an_hour_ago = time.time() - 3600
-    monkeypatch.setattr("devstack.replay.time.time", lambda: an_hour_ago)  # the run began before it was sent
+    monkeypatch.setattr("ops.queues.time.time", lambda: an_hour_ago)  # the run began before it was sent
     tally = replay(sqs, boto3.client("events"), queues["FanoutDLQ"], BUS, wait_seconds=0)
     assert (tally.replayed, len(tally.held)) == (0, 1)
     assert len(queued(queues["FanoutDLQ"])) == 1

@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from devstack.asynchronous import AsyncInvoker, destination_record
-from devstack.replay import held_event, put_entry
 from devstack.template import EventSource
+from ops.fanout_dlq import held_event, put_entry
 
 EVENT = {"id": "eb-1", "source": "blue", "detail-type": "TODO_CREATED", "detail": {"company": {"id": "c1"}}}
 
