@@ -38,6 +38,10 @@ class Emulator:
         self.stop()
         raise RuntimeError(f"the AWS emulator did not answer on {self.url} within {timeout:g} s")
 
+    def calls(self) -> list[dict]:
+        """The AWS calls it served so far, by service, action, queue or table (devstack.motoserver)."""
+        return calls(self.url)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -45,6 +49,26 @@ class Emulator:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def calls(url: str) -> list[dict]:
+    """The call counts of the emulator at `url`."""
+    response = requests.get(f"{url}/_devstack/calls", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def difference(before: list[dict], after: list[dict]) -> list[dict]:
+    """The rows of `after` that grew, less what they held in `before`."""
+    key = ("service", "action", "resource", "detail")
+    earlier = {tuple(r[k] for k in key): r for r in before}
+    rows = []
+    for row in after:
+        old = earlier.get(tuple(row[k] for k in key), {})
+        grown = {k: v - old.get(k, 0) for k, v in row.items() if k not in key}
+        if grown["count"]:
+            rows.append({**{k: row[k] for k in key}, **grown})
+    return rows
 
 
 def _die_with_parent() -> None:

@@ -49,6 +49,37 @@ def load_handler(path: Path, function: str, layer_paths: list[Path]) -> Callable
     return getattr(module, function)
 
 
+class Invocations:
+    """Every invocation of this process's functions, by function: count, errors, and seconds run
+    (what Lambda bills as duration). A counter shared by all pools, so that a bench can diff it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, dict[str, float]] = {}
+
+    def add(self, function: str, seconds: float, failed: bool) -> None:
+        with self.lock:
+            row = self.counts.setdefault(function, {"invocations": 0, "errors": 0, "seconds": 0.0})
+            row["invocations"] += 1
+            row["errors"] += failed
+            row["seconds"] += seconds
+
+    def snapshot(self) -> dict[str, dict[str, float]]:
+        with self.lock:
+            return {function: dict(row) for function, row in self.counts.items()}
+
+    def since(self, before: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        """What each function invoked since `before` (a snapshot) did: only those invoked."""
+        return {
+            function: {key: value - before.get(function, {}).get(key, 0) for key, value in row.items()}
+            for function, row in self.snapshot().items()
+            if row["invocations"] > before.get(function, {}).get("invocations", 0)
+        }
+
+
+invocations = Invocations()
+
+
 class FunctionTimedOut(Exception):
     """The invocation ran past the function's timeout: Lambda would have killed it."""
 
@@ -95,6 +126,7 @@ class FunctionPool:
         worker = threading.Thread(target=run, name=f"{self.name}-invocation", daemon=True)
         worker.start()
         worker.join(self.timeout)
+        invocations.add(self.name, time.monotonic() - context.started, worker.is_alive() or "error" in outcome)
         if worker.is_alive():
             self._idle.put(self._load())  # the stuck copy is abandoned, as Lambda kills its environment
             raise FunctionTimedOut(f"{self.name} timed out after {self.timeout:g} s")

@@ -3,11 +3,21 @@
 SQS: a standard queue holds at most SQS_INFLIGHT_LIMIT in-flight messages (received, not yet
 deleted; AWS: about 120,000); past it, ReceiveMessage fails with OverLimit for every consumer
 of the queue, as on AWS. Tests scale the limit down to show what a design does when it is hit.
+
+Calls: every signed AWS call it serves is counted by service, action and queue or table (what AWS
+would bill: `make bench`'s cost section); GET /_devstack/calls answers the counts so far.
 """
 
+import io
+import json
 import os
+import re
 import sys
+import threading
+from functools import partial
+from urllib.parse import parse_qs
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
@@ -29,10 +39,109 @@ def receive_message(self: SQSBackend, queue_name: str, *args, **kwargs):
     queue = self.get_queue(queue_name)
     if sum(1 for message in queue._messages if not message.visible) >= INFLIGHT_LIMIT:
         raise InflightLimitReached(queue_name)
-    return _receive_message(self, queue_name, *args, **kwargs)
+    messages = _receive_message(self, queue_name, *args, **kwargs)
+    _request.received = len(messages)
+    return messages
 
 
 SQSBackend.receive_message = receive_message
+
+# -- calls: what AWS would bill -------------------------------------------------------------
+
+CALLS_PATH = "/_devstack/calls"
+_SIGNED_SERVICE = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]+)/")
+_request = threading.local()  # the request being served, for what only the backend knows
+
+
+class CallCounter:
+    """Every AWS call served, by service, action, queue or table, and detail: "messages" or "empty"
+    for a receive, "consistent" for a strongly consistent read. `items` counts what a call carried
+    (batch entries, transaction items, events) or, for a receive, the messages it returned; the
+    bytes in and out size the 64 KB chunks SQS bills and DynamoDB's request units."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[tuple[str, ...], dict[str, int]] = {}
+
+    def add(self, key: tuple[str, str, str, str], items: int, bytes_in: int, bytes_out: int) -> None:
+        with self.lock:
+            row = self.rows.setdefault(key, {"count": 0, "items": 0, "bytes_in": 0, "bytes_out": 0})
+            row["count"] += 1
+            row["items"] += items
+            row["bytes_in"] += bytes_in
+            row["bytes_out"] += bytes_out
+
+    def snapshot(self) -> list[dict]:
+        with self.lock:
+            return [
+                {"service": s, "action": a, "resource": r, "detail": d, **row}
+                for (s, a, r, d), row in sorted(self.rows.items())
+            ]
+
+
+calls = CallCounter()
+
+
+def described(environ: dict, body: bytes) -> tuple[str, str, dict]:
+    """(service, action, parameters): JSON protocols name the action in X-Amz-Target, query ones in `Action`."""
+    service = _SIGNED_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        try:
+            parameters = json.loads(body or b"{}")
+        except ValueError:
+            parameters = {}
+        action = target.rsplit(".", 1)[-1]
+    else:
+        parameters = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        parameters.update((k, v[0]) for k, v in parse_qs(body.decode("utf-8", "replace")).items())
+        action = parameters.get("Action", "")
+    return (service.group(1) if service else ""), action, parameters
+
+
+def resource(parameters: dict) -> str:
+    """The queue or table a call is about ("" for several, or none)."""
+    return str(parameters.get("TableName") or parameters.get("QueueUrl", "")).rsplit("/", 1)[-1]
+
+
+def entries(parameters: dict) -> int:
+    """What a call carries: batch entries, transaction items, keys of a batch read; else 1."""
+    for name in ("Entries", "TransactItems"):
+        if isinstance(parameters.get(name), list):
+            return len(parameters[name])
+    if isinstance(parameters.get("RequestItems"), dict):
+        return sum(len(v.get("Keys", v) if isinstance(v, dict) else v) for v in parameters["RequestItems"].values())
+    return sum(1 for k in parameters if re.fullmatch(r"\w+Entry\.\d+\.Id", k)) or 1  # query protocol batches
+
+
+def counted(app, environ: dict, start_response) -> list[bytes]:
+    """Serves one request with `app`, counting it if it is a signed AWS call; answers CALLS_PATH itself."""
+    if environ.get("PATH_INFO") == CALLS_PATH:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(calls.snapshot()).encode()]
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+    service, action, parameters = described(environ, body)
+    _request.received = None  # set by receive_message, in this thread
+    response = app(environ, start_response)
+    try:
+        answer = list(response)
+    finally:
+        getattr(response, "close", lambda: None)()
+    if service:
+        received = _request.received
+        if received is not None:
+            detail, items = ("messages" if received else "empty"), received
+        else:
+            detail, items = ("consistent" if parameters.get("ConsistentRead") is True else ""), entries(parameters)
+        calls.add((service, action, resource(parameters), detail), items, len(body), sum(map(len, answer)))
+    return answer
+
+
+_dispatch = DomainDispatcherApplication.__call__
+DomainDispatcherApplication.__call__ = lambda self, environ, start_response: counted(
+    partial(_dispatch, self), environ, start_response
+)
 
 if __name__ == "__main__":
     main(sys.argv[1:])
