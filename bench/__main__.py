@@ -9,8 +9,10 @@
   calls made bare, in the same run.
 
 - engine: batch wall time, CPU per message and a hanging endpoint's cost (bench/engine.py).
+- cost: AWS calls per delivered event and their price per million events (bench/cost.py).
+- coldstart: each function's init beside a bare boto3 init, in fresh interpreters (bench/coldstart.py).
 
-`python -m bench fanout` runs one section (signing, delivery, fanout, engine); no argument runs all.
+`python -m bench fanout` runs one section (signing, coldstart, delivery, fanout, cost, engine); no argument runs all.
 The stack runs with a 2 s delivery deadline and retries an hour apart, so that the benches' own
 failed attempts do not come back while they measure.
 """
@@ -30,6 +32,8 @@ from functools import partial
 import boto3
 import requests
 
+from bench.coldstart import coldstart
+from bench.cost import cost
 from bench.engine import engine
 from devstack.stack import Running, Settings
 from devstack.token import mint
@@ -222,11 +226,13 @@ def main() -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the handlers it loads would print EMF lines
     sys.path.insert(0, "layers/bluehooks")
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
-    sections = sys.argv[1:] or ["signing", "delivery", "fanout", "engine"]
+    sections = sys.argv[1:] or ["signing", "coldstart", "delivery", "fanout", "cost", "engine"]
     os.environ.setdefault("DELIVERY_TIMEOUT_SECONDS", "2")
     os.environ.setdefault("RETRY_SCHEDULE", "0,3600,3600")
     if "signing" in sections:
         signing()
+    if "coldstart" in sections:  # before the stack starts: its pollers would share the CPU
+        coldstart()
     running = Running(Settings.from_env({**os.environ, "API_PORT": str(free_port()), "AWS_PORT": str(free_port())}))
     receiver = Receiver()
     try:
@@ -234,6 +240,8 @@ def main() -> None:
             event_to_receiver(running, receiver, boto3.client("events"))
         if "fanout" in sections:
             fanout(running)
+        if "cost" in sections:  # before engine, whose hanging endpoint keeps the stack busy
+            cost(running)
         if "engine" in sections:
             engine(running)
     finally:

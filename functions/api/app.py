@@ -17,7 +17,6 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 from console import console_router
 from delivery_routes import delivery_router
@@ -59,8 +58,6 @@ deliveries = DeliveryService(
     enqueue=lambda messages: send_deliveries(messages),
 )
 app = APIGatewayRestResolver(enable_validation=True)
-SECURITY = {"security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")}, "security": [{"bearerAuth": []}]}
-app.enable_swagger(path="/docs", title=TITLE, version=__version__, **SECURITY)
 
 
 def send_deliveries(messages: list[DeliveryMessage]) -> None:
@@ -123,7 +120,21 @@ def openapi():
 @cache
 def openapi_document() -> str:
     """Built on first request, not at cold start."""
-    return app.get_openapi_json_schema(title=TITLE, version=__version__, **SECURITY)
+    return app.get_openapi_json_schema(title=TITLE, version=__version__, **security())
+
+
+@cache
+def enable_docs() -> None:
+    """Swagger UI at /docs, added on its first request: enable_swagger imports the OpenAPI models."""
+    app.enable_swagger(path="/docs", title=TITLE, version=__version__, **security())
+
+
+@cache
+def security() -> dict[str, Any]:
+    # Powertools' OpenAPI models take some 50 ms to import, and only the documentation needs them.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {"security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")}, "security": [{"bearerAuth": []}]}
 
 
 @app.get("/event-types", summary="The event catalog", responses=answers(success=(HTTPStatus.OK, list[EventType])))
@@ -185,4 +196,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return as_proxy_result(domain_problem(exc))
     if caller:
         app.append_context(caller=caller)
+    if event.get("path") == "/docs":
+        enable_docs()
     return app.resolve(event, context)

@@ -24,6 +24,12 @@ Status = Literal["HEALTHY", "UNHEALTHY"]
 ProjectId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
+class Model(BaseModel):
+    """Builds its validator on first use: each function's cold start builds only the models it uses."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 def _int_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
@@ -32,7 +38,7 @@ def _int_as_text(value: Any) -> Any:
 ClaimId = Annotated[StrictStr, BeforeValidator(_int_as_text), Field(min_length=1, max_length=256)]
 
 
-class Caller(BaseModel):
+class Caller(Model):
     """The verified claims of the bearer token."""
 
     sub: ClaimId
@@ -87,7 +93,7 @@ FilterPattern = Annotated[
 Secret = Annotated[str, Field(min_length=8, max_length=256, pattern=r"^[\x21-\x7e]+$")]
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(Model):
     """Body of POST /webhooks."""
 
     model_config = ConfigDict(extra="forbid")
@@ -101,7 +107,7 @@ class WebhookCreate(BaseModel):
     enabled: bool = True
 
 
-class WebhookUpdate(BaseModel):
+class WebhookUpdate(Model):
     """Body of PATCH /webhooks/{id}: only the fields present change."""
 
     model_config = ConfigDict(extra="forbid")
@@ -125,7 +131,7 @@ class WebhookUpdate(BaseModel):
         return self.model_dump(include=self.model_fields_set)
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(Model):
     """Body of POST /webhooks/{id}/rotate-secret (optional)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -136,12 +142,12 @@ class SecretRotation(BaseModel):
     )
 
 
-class Metadata(BaseModel):
+class Metadata(Model):
     events: list[str]
     projectIds: list[str]
 
 
-class WebhookFields(BaseModel):
+class WebhookFields(Model):
     """What the API shows of a webhook, and what is stored of it, but its secret."""
 
     id: str
@@ -189,17 +195,17 @@ class StoredWebhook(WebhookFields):
         return Webhook(**fields, secret=secret, metadata=Metadata(events=self.events, projectIds=self.projectIds))
 
 
-class WebhookPage(BaseModel):
+class WebhookPage(Model):
     items: list[Webhook]
     nextCursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
 
 
-class EventType(BaseModel):
+class EventType(Model):
     name: str
     description: str
 
 
-class Message(BaseModel):
+class Message(Model):
     """Every error answer: a human-readable message."""
 
     message: str
@@ -214,7 +220,7 @@ class ValidationProblem(Message):
 EntityId = StrictStr | StrictInt
 
 
-class EntityRef(BaseModel):
+class EntityRef(Model):
     """{"id": ...} as the producer sends it; extra fields are kept."""
 
     model_config = ConfigDict(extra="allow")
@@ -226,7 +232,7 @@ class EntityRef(BaseModel):
         return str(self.id)
 
 
-class EventDetail(BaseModel):
+class EventDetail(Model):
     """The `Detail` of a producer's PutEvents entry (DESIGN: producer contract)."""
 
     id: StrictStr | None = Field(default=None, min_length=1, max_length=256)
@@ -237,7 +243,7 @@ class EventDetail(BaseModel):
     previousValue: Any = None
 
 
-class DeliveryMessage(BaseModel):
+class DeliveryMessage(Model):
     """One SQS message: one event for one webhook. Never carries a secret."""
 
     deliveryId: str
@@ -255,7 +261,7 @@ class DeliveryMessage(BaseModel):
 DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]
 
 
-class DeliveryAttempt(BaseModel):
+class DeliveryAttempt(Model):
     """One POST of a delivery, as the log keeps it."""
 
     attempt: int = Field(description="The attempt's number in its run: a retry or recover starts a new run at 1.")
@@ -268,7 +274,7 @@ class DeliveryAttempt(BaseModel):
     nextRetryAt: str | None = None
 
 
-class DeliverySummary(BaseModel):
+class DeliverySummary(Model):
     """A delivery in the log: one event to one webhook, and where it stands."""
 
     deliveryId: str = Field(description="The webhook-id header of every attempt.")
@@ -287,7 +293,7 @@ class Delivery(DeliverySummary):
     attempts: list[DeliveryAttempt]
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(Model):
     items: list[DeliverySummary]
     nextCursor: str | None = Field(description="Pass as ?cursor= for the next (older) page; null on the last.")
 
@@ -302,7 +308,7 @@ def _in_utc(moment: datetime) -> datetime:
 Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
-class RecoverRequest(BaseModel):
+class RecoverRequest(Model):
     """Body of POST /webhooks/{id}/recover."""
 
     model_config = ConfigDict(extra="forbid")
@@ -310,6 +316,6 @@ class RecoverRequest(BaseModel):
     since: Moment = Field(description="Redeliver every failed or dead delivery created at or after this time.")
 
 
-class Recovery(BaseModel):
+class Recovery(Model):
     queued: int = Field(description="Deliveries queued again by this call.")
     remaining: bool = Field(description="true: more remain; call again with the same body to queue the next ones.")

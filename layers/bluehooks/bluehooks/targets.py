@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-import requests
-
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -216,6 +214,8 @@ def _split(url: str) -> SplitResult:
 
 def _prepared(url: str) -> str:
     """url as requests will send it: parsed by urllib3, host IDNA-encoded, re-quoted."""
+    import requests  # here: the API needs requests only to create or change a webhook (cold start)
+
     request = requests.PreparedRequest()
     try:
         request.prepare_url(url, None)
@@ -228,6 +228,8 @@ def _idna(host: str | None) -> str | None:
     """host encoded the way requests encodes it, so that the two readings can be compared."""
     if host is None or host.isascii():
         return host
+    import requests  # here, as in _prepared
+
     try:
         return requests.PreparedRequest._get_idna_encoded_host(host)
     except UnicodeError:
