@@ -20,6 +20,7 @@ lint: $(VENV)/.installed
 
 template: $(SAM_VENV)/.installed
 	$(SAM_BIN)/cfn-lint template.yaml
+	$(SAM_BIN)/cfn-lint -a cfn_lint_serverless.rules -- template.yaml
 	$(SAM_BIN)/sam validate --lint
 	$(SAM_BIN)/sam build --parallel
 
@@ -34,6 +35,15 @@ chaos: $(VENV)/.installed  ## the chaos ledger, long: thousands of events, fault
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
 	@$(BIN)/python -m devstack.token
+
+# A developer's first minutes (README, "The two commands"): a checked tour on a stack of its own, and a
+# receiver on the running `make run` stack, e.g. make listen LISTEN_ARGS="--events TODO_CREATED --project p1"
+.PHONY: demo listen
+demo: $(VENV)/.installed  ## a scripted scenario on a local stack of its own; exits 0 only if every outcome is as expected
+	$(BIN)/python -m devstack.demo
+
+listen: $(VENV)/.installed  ## like `stripe listen`: a receiver with its own webhook; prints and verifies each delivery
+	$(BIN)/python -m devstack.listen $(LISTEN_ARGS)
 
 # sam local against the running local stack (README, "Local invoke with SAM"; Docker needed, and `make build`).
 sam-env: $(VENV)/.installed  ## env.json (sam local --env-vars) from the running local stack
@@ -55,11 +65,18 @@ sam-invoke: $(SAM_VENV)/.installed  ## make sam-invoke FUNCTION=FanoutFunction E
 sam-api: $(SAM_VENV)/.installed  ## the API through sam local start-api, on SAM_API_PORT (default 3001)
 	$(SAM_LOCAL) start-api --port $(or $(SAM_API_PORT),3001) $(SAM_LOCAL_ARGS)
 
-# FanoutDLQ's events back on the bus: the local stack by default; on AWS e.g.
+# The replay and inspection tools (README, "Replay and inspection: `make ops`"), on the local stack
+# unless ARGS names a deployed stack, e.g. make ops ARGS="pending --company acme --webhook wh_..."
+# or make ops ARGS="redrive-deliveries --dry-run --profile prod --stack blue-webhooks-prod"
+.PHONY: ops
+ops: $(VENV)/.installed  ## python -m ops $(ARGS): redrive-deliveries, redrive-fanout, pending, tail
+	AWS_PORT=$(or $(AWS_PORT),4566) $(BIN)/python -m ops $(or $(ARGS),--help)
+
+# FanoutDLQ's events back on the bus (make ops ARGS=redrive-fanout): the local stack by default; on AWS e.g.
 # make replay-fanout-dlq REPLAY_ARGS="--profile prod --stack blue-webhooks-prod"
 REPLAY_ARGS ?= --endpoint-url http://127.0.0.1:$(or $(AWS_PORT),4566)
 replay-fanout-dlq: $(VENV)/.installed  ## put FanoutDLQ's events back on the bus (after fixing the cause)
-	$(BIN)/python -m devstack.replay $(REPLAY_ARGS)
+	$(BIN)/python -m ops redrive-fanout $(REPLAY_ARGS)
 
 build: template
 

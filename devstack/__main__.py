@@ -7,6 +7,7 @@ import sys
 import warnings
 
 from devstack import samenv
+from devstack.quickstart import quickstart
 from devstack.stack import Running, Settings
 
 
@@ -28,6 +29,7 @@ def main() -> None:
     if running.chaos:
         logging.getLogger("devstack").warning("CHAOS_RATE=%s: faults are injected on our side", running.chaos.rate)
     print(running.ready_line(), flush=True)
+    print(quickstart(settings, running.stack.output("EventBusName")), flush=True)
     for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a supervisor
         signal.signal(stop_signal, lambda *_: running.stop_event.set())
     while not running.stop_event.wait(timeout=1):

@@ -1,0 +1,58 @@
+"""A webhook receiver on loopback for `make demo` and `make listen`, and the customers' verification module."""
+
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+
+from devstack.template import ROOT
+
+RECEIVERS = ROOT / "receivers" / "python"
+
+
+def verification_module() -> ModuleType:
+    """receivers/python/blue_webhooks_verify.py, imported as a customer would: a standalone file, not a package."""
+    if str(RECEIVERS) not in sys.path:
+        sys.path.append(str(RECEIVERS))
+    return importlib.import_module("blue_webhooks_verify")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One POST as it arrived: the raw body bytes, which is what signatures cover."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class Loopback:
+    """Hands each POST to `respond`, answers the status it returns; serves until close()."""
+
+    def __init__(self, respond: Callable[[Arrival], int], port: int = 0):
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = respond(Arrival(self.path, dict(self.headers.items()), body, time.time()))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:  # the tools print their own lines
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="loopback", daemon=True).start()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.server.server_port}{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
