@@ -7,8 +7,11 @@ What DeliveryDLQ holds (bluehooks.scheduling.dead_letter, and the queues' redriv
 - a poison body, not a delivery message (`reason`: "poison message: ...").
 
 Each message is weighed against the delivery log, as the API's retry and recover are:
-- a newer run exists (the delivery was retried or recovered since), or it was delivered: done,
-  the message is deleted and nothing is sent;
+- a newer run exists and was attempted (the delivery was retried or recovered since), or it was
+  delivered: done, the message is deleted and nothing is sent;
+- its delivery is pending, queued lately and not yet attempted (a retry or recover, or a redrive
+  whose queueing failed): kept; a later run finds it attempted (done), or pending for longer than
+  the API's recover allows (STALE_PENDING: its queueing failed) and redrives it;
 - its webhook was deleted: nothing can deliver it; the message is deleted;
 - its webhook is disabled: kept (delivering would only record it `dropped`); re-enable it and
   run again;
@@ -72,6 +75,9 @@ class Redrive:
         logged = self.log.get(message.companyId, message.webhookId, message.deliveryId)
         if settled := _settled(logged, message):
             return Verdict("done", settled, message)
+        if logged and logged.run >= message.run and logged.state == "pending" and not _stuck(logged):
+            # Deleting it now would lose the delivery if that run was never queued; redriving it could send it twice.
+            return Verdict("keep", f"run {logged.run} is queued, not yet attempted: run again later", message)
         webhook = self.store.get(message.companyId, message.webhookId)
         if webhook is None:
             return Verdict("drop", "its webhook was deleted", message)
@@ -95,7 +101,12 @@ class Redrive:
             return True
         if not self.log.start_run(delivery):
             raise Changed("it changed meanwhile (retried or recovered?); run again to see")
-        self.scheduler.wait(delivery.message())
+        try:
+            self.scheduler.wait(delivery.message())
+        except (BotoCoreError, ClientError) as exc:
+            raise Changed(
+                f"run {delivery.run} started but not queued ({exc}); it is redriven once it is stale"
+            ) from exc
         return True
 
 
@@ -107,7 +118,7 @@ def _settled(logged: LoggedDelivery | None, message: DeliveryMessage) -> str | N
     """Why there is nothing left to do for this message, if so."""
     if logged is None:
         return None
-    if logged.run > message.run and not _stuck(logged):
+    if logged.run > message.run and logged.state != "pending":
         return f"run {logged.run} superseded it (retried or recovered since): not sent again"
     if logged.run == message.run and logged.state == "succeeded":
         return "already delivered"
@@ -131,9 +142,9 @@ def handle(redrive: Redrive, raw: Message, tally: Tally, dry_run: bool) -> bool:
                 print(f"would be {verb} {label}", flush=True)
             return False
         delete = redrive.carry_out(verdict)
-    except (Changed, BotoCoreError, ClientError) as exc:  # one message's failure must not stop the others'
+    except Exception as exc:  # one message's failure (a hostile body, an AWS error) must not stop the others'
         tally.counts["failed"] += 1
-        print(f"failed   {label}: {exc}", flush=True)
+        print(f"failed   {label}: {type(exc).__name__}: {exc}"[:2000], flush=True)
         return False
     tally.counts[verb] += 1
     print(f"{verb:<8} {label}", flush=True)

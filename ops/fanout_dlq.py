@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.queues import Message, attribute, drain
 from ops.target import Target
@@ -32,10 +32,11 @@ def held_event(message: Message) -> tuple[dict[str, Any] | None, str]:
     """The EventBridge event a FanoutDLQ message holds (None if none whole), and what kind of message it is."""
     try:
         body = json.loads(message["Body"])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
         return None, "not JSON"
     if isinstance(body, dict) and "requestPayload" in body and "requestContext" in body:
-        error = (body.get("responsePayload") or {}).get("errorType", "error")
+        response = body.get("responsePayload")
+        error = response.get("errorType", "error") if isinstance(response, dict) else "error"
         return body["requestPayload"], f"OnFailure record ({error})"
     if not isinstance(body, dict) or "truncatedEvent" in body:
         return None, "cut to fit the queue" if isinstance(body, dict) else "not an event"
@@ -71,7 +72,7 @@ def replay_message(events, message: Message, bus: str, tally: Tally, dry_run: bo
         tally.unreplayable += 1
         print(f"kept     {label}: holds no whole event", flush=True)
         return False
-    label = f"{event.get('detail-type')} {event.get('id')} ({kind})"
+    label = f"{event.get('detail-type')!s:.100} {event.get('id')!s:.100} ({kind:.300})"
     if dry_run:
         print(f"would replay {label}", flush=True)
         return False
@@ -79,6 +80,8 @@ def replay_message(events, message: Message, bus: str, tally: Tally, dry_run: bo
         (result,) = events.put_events(Entries=[put_entry(event, bus)])["Entries"]
     except ClientError as exc:  # one message's refusal must not stop the others'
         result = {"ErrorCode": exc.response["Error"].get("Code"), "ErrorMessage": str(exc)}
+    except (BotoCoreError, ValueError, TypeError) as exc:  # a field of the wrong type: refused before sending
+        result = {"ErrorCode": type(exc).__name__, "ErrorMessage": str(exc)[:500]}
     if "ErrorCode" in result:
         tally.failed += 1
         print(f"failed   {label}: {result['ErrorCode']}: {result.get('ErrorMessage')}", flush=True)

@@ -1,10 +1,15 @@
 """`python -m ops tail`: a webhook's deliveries (or all of a company's) as they happen, until Ctrl-C or --for.
 
 Each poll reads the deliveries created lately (the log's ByCreated index, as DeliveryLog.page
-reads it) and reads again each delivery not yet settled (GetItem). So every attempt shows, of
+reads it) and reads again the deliveries not yet settled (GetItem). So every attempt shows, of
 the deliveries created while it runs and of those already waiting for a retry when it started;
 a retry or recover of a delivery that had settled before it started does not (the index is by
 creation time).
+
+It reads the partitions the delivery function writes, so each poll's reads are bounded: a
+waiting delivery is read again only once its retry is due and at most every RECHECK_SECONDS,
+READS_PER_POLL of them at most; the company's webhooks are listed every WEBHOOKS_EVERY seconds;
+a webhook's recent deliveries are read CREATED_PAGES pages at most; polls are MIN_INTERVAL apart.
 """
 
 import argparse
@@ -16,7 +21,7 @@ from datetime import timedelta
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.models import DeliveryAttempt
 from bluehooks.store import WebhookStore
-from bluehooks.timestamps import iso, now
+from bluehooks.timestamps import iso, now, parse
 from ops import show
 from ops.target import Target
 
@@ -24,6 +29,11 @@ SETTLED = frozenset({"succeeded", "dead", "dropped"})
 # createdAt is stamped before its write lands, and clocks differ a little: the last seconds are read again.
 OVERLAP = timedelta(seconds=30)
 PAGE = 100
+CREATED_PAGES = 10  # a webhook's deliveries created in the last OVERLAP read per poll: 1,000 at most
+READS_PER_POLL = 50
+RECHECK_SECONDS = 2.0
+WEBHOOKS_EVERY = 30.0
+MIN_INTERVAL = 0.25
 
 Key = tuple[str, str]  # (webhook id, delivery id)
 
@@ -37,9 +47,16 @@ class Seen:
 
 class Follower:
     def __init__(self, log: DeliveryLog, company_id: str, webhook_ids: Callable[[], list[str]]):
-        self.log, self.company_id, self.webhook_ids = log, company_id, webhook_ids
+        self.log, self.company_id, self._list_webhooks = log, company_id, webhook_ids
         self.seen: dict[Key, Seen] = {}
-        self.unsettled: set[Key] = set()
+        self.unsettled: dict[Key, float] = {}  # not settled yet → when to read it again (epoch seconds)
+        self._webhooks: list[str] = []
+        self._listed_at = -WEBHOOKS_EVERY
+
+    def webhook_ids(self) -> list[str]:
+        if time.monotonic() - self._listed_at >= WEBHOOKS_EVERY:
+            self._webhooks, self._listed_at = self._list_webhooks(), time.monotonic()
+        return self._webhooks
 
     def start(self) -> int:
         """Take note of what is already there (not shown) and of what waits for a retry; returns how many wait."""
@@ -52,24 +69,33 @@ class Follower:
     def poll(self) -> list[str]:
         """One line per attempt (or change of state) since the last poll, in time order."""
         latest = {(d.webhookId, d.deliveryId): d for w in self.webhook_ids() for d in self._created_lately(w)}
-        for key in self.unsettled - latest.keys():
+        moment = time.time()
+        due = sorted((when, key) for key, when in self.unsettled.items() if when <= moment and key not in latest)
+        for _, key in due[:READS_PER_POLL]:
             if delivery := self.log.get(self.company_id, *key):
                 latest[key] = delivery
+            else:  # deleted with its webhook, or expired: nothing more will happen to it
+                del self.unsettled[key]
         return [text for _, text in sorted(line for d in latest.values() for line in self._changes(d))]
 
     def _created_lately(self, webhook_id: str) -> list[LoggedDelivery]:
         since, found, cursor = iso(now() - OVERLAP), [], None
-        while True:
+        for _ in range(CREATED_PAGES):
             page, cursor = self.log.page(self.company_id, webhook_id, PAGE, cursor, since=since)
             found += page
             if cursor is None:
-                return found
+                break
+        return found
 
     def _changes(self, delivery: LoggedDelivery) -> list[tuple[str, str]]:
         key = (delivery.webhookId, delivery.deliveryId)
         before = self.seen.get(key)
         self.seen[key] = Seen(delivery.run, delivery.attemptCount, delivery.state)
-        (self.unsettled.discard if delivery.state in SETTLED else self.unsettled.add)(key)
+        if delivery.state in SETTLED:
+            self.unsettled.pop(key, None)
+        else:  # nothing happens to a failed delivery before its next retry
+            retry = parse(delivery.nextRetryAt).timestamp() if delivery.nextRetryAt else 0.0
+            self.unsettled[key] = max(retry, time.time() + RECHECK_SECONDS)
         if before == self.seen[key]:
             return []
         head = f"{delivery.webhookId}  {delivery.deliveryId}  {delivery.event}"
@@ -105,7 +131,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--company", required=True, help="the company id")
     parser.add_argument("--webhook", help="only this webhook (default: every webhook of the company)")
     parser.add_argument("--for", dest="seconds", type=float, help="stop after this many seconds (default: Ctrl-C)")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default 1)")
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help=f"seconds between polls (default 1, at least {MIN_INTERVAL})"
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -123,7 +151,8 @@ def run(args: argparse.Namespace, target: Target) -> int:
         while deadline is None or time.monotonic() < deadline:
             for line in follower.poll():
                 print(line, flush=True)
-            time.sleep(args.interval if deadline is None else max(0, min(args.interval, deadline - time.monotonic())))
+            interval = max(MIN_INTERVAL, args.interval)
+            time.sleep(interval if deadline is None else max(0, min(interval, deadline - time.monotonic())))
     except KeyboardInterrupt:
         pass
     return 0

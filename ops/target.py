@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluehooks.config import Settings
@@ -56,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     local = f"http://127.0.0.1:{os.environ.get('AWS_PORT', '4566')}"
     where = parser.add_argument_group("target (default: the local stack)")
     where.add_argument("--endpoint-url", help=f"the local stack's emulator (default {local} unless --stack/--profile)")
-    where.add_argument("--stack", help="the deployed CloudFormation stack (AWS), e.g. blue-webhooks-prod")
+    where.add_argument(
+        "--stack", help="the deployed CloudFormation stack (AWS; required there), e.g. blue-webhooks-prod"
+    )
     where.add_argument("--profile", help="AWS profile (AWS)")
     where.add_argument("--region", help="AWS region (default: the profile's; locally us-east-1)")
     parser.set_defaults(local_endpoint=local)
@@ -67,19 +70,25 @@ class Target:
 
     def __init__(self, args: argparse.Namespace):
         self.aws = not args.endpoint_url and bool(args.stack or args.profile)
+        if self.aws and not args.stack:  # never a default stack: a prod profile would reach its dev stack, or worse
+            raise NoTarget("on AWS, name the stack: --stack blue-webhooks-<stage>")
+        if args.endpoint_url and args.profile:
+            raise NoTarget("--profile is for AWS, and --endpoint-url for an emulator: real credentials never go there")
         self.endpoint_url = None if self.aws else args.endpoint_url or args.local_endpoint
-        self.stack = args.stack or ("blue-webhooks-dev" if self.aws else None)
+        self.stack = args.stack
         self.session = session(args.profile, args.region, local=self.endpoint_url is not None)
+        # On AWS, an AWS_ENDPOINT_URL left in the shell (the local stack's) must not receive the real credentials.
+        self.config = None if self.endpoint_url else Config(ignore_configured_endpoint_urls=True)
         self._names: Names | None = None
 
     def describe(self) -> str:
         return f"stack {self.stack}" if self.stack else f"the local stack at {self.endpoint_url}"
 
     def client(self, service: str):
-        return self.session.client(service, endpoint_url=self.endpoint_url)
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
 
     def table(self, name: str):
-        return self.session.resource("dynamodb", endpoint_url=self.endpoint_url).Table(name)
+        return self.session.resource("dynamodb", endpoint_url=self.endpoint_url, config=self.config).Table(name)
 
     @property
     def names(self) -> Names:

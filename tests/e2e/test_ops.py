@@ -11,9 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from bluehooks.models import DeliveryAttempt, DeliveryMessage
+from bluehooks.timestamps import iso
 from devstack.token import mint
+from ops import queues, tail
 from ops.__main__ import parser
-from ops.target import Target
+from ops.target import NoTarget, Target
 from tests.e2e.localstack import ROOT, LocalStackProcess
 from tests.e2e.test_local_stack import SECRET, create_webhook, put_event
 from tests.receiver import Receiver
@@ -218,3 +221,119 @@ def test_on_aws_the_names_come_from_the_stacks_outputs_else_its_resources(stack)
     assert (names.webhooks_table, names.deliveries_table) == (physical["WebhooksTable"], physical["DeliveriesTable"])
     assert names.retry_queue_url == physical["RetryQueue"] and names.delivery_queue_url == "https://sqs/from-output"
     assert (names.delivery_dlq_url, names.event_bus, names.retention_days) == ("https://sqs/dlq", "blue-events-prod", 7)
+
+
+def test_hostile_fanout_dlq_messages_are_kept_and_never_stop_the_others(stack, receiver, company):
+    """Too deep for Python's parser, fields of the wrong type, an odd OnFailure record: each is kept or
+    counted failed, and the whole event beside them is still put back on the bus (and delivered)."""
+    create_webhook(stack, company, receiver.url("/replayed"))
+    detail = {"company": {"id": company}, "project": {"id": "p1"}, "user": {"id": "u"}, "currentValue": {}}
+    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "TODO_CREATED", "source": "blue"}
+    event.update(account="1", time="2026-11-28T09:00:00Z", region="us-east-1", resources=[], detail=detail)
+    odd_record = {"requestContext": {}, "responsePayload": "a string", "requestPayload": {"source": 7}}
+    hostile = ["[" * 100_000, json.dumps({"source": 1, "detail-type": ["x"], "detail": {}}), json.dumps(odd_record)]
+    fanout_dlq = stack["sqs"].get_queue_url(QueueName="blue-webhooks-local-FanoutDLQ")["QueueUrl"]
+    for body in [*hostile, json.dumps(event)]:
+        stack["sqs"].send_message(QueueUrl=fanout_dlq, MessageBody=body)
+    time.sleep(0.01)  # the run takes only what was sent before it began (millisecond timestamps)
+
+    command = [sys.executable, "-m", "ops", "redrive-fanout", "--endpoint-url", stack["local"].aws]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1, result.stdout + result.stderr  # the failed ones say so
+    assert f"replayed TODO_CREATED {event['id']}" in result.stdout and "Traceback" not in result.stderr
+    assert "not JSON" in result.stdout and result.stdout.count("failed   ") >= 2
+    assert receiver.wait_for("/replayed", timeout=20)
+    left = stack["sqs"].receive_message(QueueUrl=fanout_dlq, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    assert {message["Body"] for message in left.get("Messages", [])} >= set(hostile)
+
+
+def test_a_run_longer_than_the_invisibility_handles_each_message_once_and_ends(stack, monkeypatch):
+    sqs = stack["sqs"]
+    queue = sqs.create_queue(QueueName=f"ops-drain-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=queue, MessageBody=str(n))
+    time.sleep(0.01)
+    monkeypatch.setattr(queues, "VISIBILITY_SECONDS", 1)
+    handled: list[str] = []
+
+    def slow_keep(message: queues.Message) -> bool:
+        assert len(handled) < 10, "handed over again and again"
+        handled.append(message["Body"])
+        time.sleep(0.6)  # three of these outlast the second of invisibility
+        return False
+
+    kept = queues.drain(sqs, queue, slow_keep, wait_seconds=0)
+
+    assert sorted(handled) == ["0", "1", "2"] and len(kept) == 3
+    visible = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    assert len(visible.get("Messages", [])) == 3  # released at the end
+
+
+@pytest.mark.parametrize(
+    ("where", "refusal"),
+    [
+        (["--profile", "prod"], "name the stack"),
+        (["--profile", "prod", "--endpoint-url", "http://127.0.0.1:1"], "real"),
+    ],
+)
+def test_aws_needs_a_stack_and_real_credentials_never_reach_an_endpoint(where: list[str], refusal: str):
+    with pytest.raises(NoTarget, match=refusal):
+        Target(parser().parse_args(["pending", "--company", "c", "--webhook", "w", *where]))
+
+
+def test_tail_reads_a_waiting_delivery_again_only_once_its_retry_is_due_and_boundedly(stack, company, monkeypatch):
+    log = Target(parser().parse_args(["tail", "--company", company, "--endpoint-url", stack["local"].aws])).log()
+    webhook_id, later = "wh_" + uuid.uuid4().hex[:26], iso(datetime.now(UTC) + timedelta(hours=1))
+    for n in range(2 * tail.READS_PER_POLL):
+        message = DeliveryMessage(
+            deliveryId=f"msg_{uuid.uuid4().hex}",
+            webhookId=webhook_id,
+            companyId=company,
+            eventId=f"evt_{n}",
+            event="TODO_CREATED",
+            payload={},
+        )
+        if n % 2:  # a failed attempt, retried in an hour
+            log.record(message, "failed", DeliveryAttempt(attempt=1, at=iso(datetime.now(UTC)), nextRetryAt=later))
+        else:  # queued again, not yet attempted
+            log.record(message, "pending")
+    reads: list[tuple[str, str]] = []
+    real_get = log.get
+    monkeypatch.setattr(log, "get", lambda company_id, *key: reads.append(key) or real_get(company_id, *key))
+    follower = tail.Follower(log, company, lambda: [webhook_id])
+    assert follower.start() == 2 * tail.READS_PER_POLL
+    monkeypatch.setattr(tail, "OVERLAP", timedelta(0))  # as if created long ago: only the re-reads see them
+
+    assert follower.poll() == [] and reads == []  # none is due yet
+    time.sleep(tail.RECHECK_SECONDS + 0.1)
+    follower.poll()
+
+    assert len(reads) == tail.READS_PER_POLL  # every pending one is due, none of the failed ones
+    pending = {key for key, when in follower.unsettled.items() if when < time.time() + 60}
+    assert set(reads) <= pending and len(pending) == tail.READS_PER_POLL
+
+
+def test_a_newer_run_never_queued_is_kept_until_stale_then_redriven(stack, receiver, company):
+    """A retry or recover (or a redrive) that started a run but whose queueing failed: deleting the DLQ
+    message as superseded would lose the delivery; it is kept, and redriven once the run is stale."""
+    webhook = create_webhook(stack, company, receiver.url("/unqueued"))
+    delivery_id = dead_letter(stack, company, webhook["id"], reason="no attempt left after 2")
+    target = Target(parser().parse_args(["tail", "--company", company, "--endpoint-url", stack["local"].aws]))
+    log, message = target.log(), DeliveryMessage.model_validate_json(in_dlq_body(stack, delivery_id))
+    log.record(message, "dead", DeliveryAttempt(attempt=2, at=iso(datetime.now(UTC)), statusCode=500))
+    assert log.start_run(log.get(company, webhook["id"], delivery_id))  # run 1, pending: never queued
+
+    assert f"kept     {delivery_id}" in ops(stack, "redrive-deliveries", "--webhook", webhook["id"])
+    assert in_dlq_body(stack, delivery_id) and receiver.at("/unqueued") == []
+
+    stale = iso(datetime.now(UTC) - timedelta(minutes=11))
+    key = {"pk": f"{company}#{webhook['id']}", "sk": delivery_id}
+    log.table.update_item(Key=key, UpdateExpression="SET updatedAt = :t", ExpressionAttributeValues={":t": stale})
+    assert f"redriven {delivery_id}" in ops(stack, "redrive-deliveries", "--webhook", webhook["id"])
+    assert receiver.wait_for("/unqueued", timeout=20)[0].headers["webhook-id"] == delivery_id
+    assert log.get(company, webhook["id"], delivery_id).run == 2
+
+
+def in_dlq_body(stack, delivery_id: str) -> str | None:
+    return next((body for body in in_dlq(stack) if delivery_id in body), None)
