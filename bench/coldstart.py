@@ -11,8 +11,13 @@ at module level, boto3 clients included. Each is timed in a fresh interpreter, a
 The floor is a fresh interpreter doing `import boto3, requests` and creating the boto3 clients and
 resources the function created at init (recorded from the function's own import). Interpreter
 start-up is in neither. `python -X importtime` then says where each function's extra time goes.
+
+Then each function as `sam build` made it (.aws-sam/build: its folder and the layer's python/), with the
+layer's .pyc files and without any (a pycache prefix on an empty folder), as Lambda's read-only /opt
+would have it with a layer built without bytecode. Nothing is written: PYTHONDONTWRITEBYTECODE.
 """
 
+import copy
 import json
 import os
 import re
@@ -31,6 +36,7 @@ from devstack.template import ROOT, LocalStack, load_template
 from tests.receiver import free_port
 
 RUNS = int(os.environ.get("BENCH_COLDSTART_RUNS", "15"))
+BUILT_RUNS = int(os.environ.get("BENCH_COLDSTART_BUILT_RUNS", "5"))  # a run without bytecode takes ~1.5 s
 TOP = 5  # packages shown per function
 IMPORT_RUNS = 3
 # Packages that come only with another one are counted as that one.
@@ -41,12 +47,25 @@ PACKAGE_OF = {
     "wrapt": "aws_xray_sdk",
 }
 LAYER_REQUIREMENTS = ROOT / "layers/bluehooks/requirements.txt"
+BUILD = ROOT / ".aws-sam/build"
+BUILT_LAYER = BUILD / "DomainLayer/python"
 
 # One interpreter's work. argv: mode, the layer's packages, JSON (sys.path entries, or the clients to make).
-# It prints JSON: the seconds taken and those spent making clients, or the clients the function made.
+# It prints JSON: the seconds taken, those spent making clients and those in garbage collections, or the
+# clients the function made. Under -X importtime the collector is off: a collection would count in whichever
+# module it interrupted (one gen-2 collection takes ~15 ms); its time is reported on its own instead.
 RUNNER = """
-import json, sys, time
+import gc, json, sys, time
 mode, arg = sys.argv[1], json.loads(sys.argv[3])
+collected = [0.0, 0.0]  # seconds in collections; the current one's start
+def timed(phase, info):
+    if phase == "start":
+        collected[1] = time.process_time()
+    else:
+        collected[0] += time.process_time() - collected[1]
+gc.callbacks.append(timed)
+if "importtime" in sys._xoptions:
+    gc.disable()
 sys.path.insert(0, sys.argv[2])
 if mode == "clients":  # untimed: which boto3 clients and resources the function makes at init
     import boto3.session
@@ -76,7 +95,7 @@ else:
     for kind, service in arg:
         getattr(boto3, kind)(service)
 ended = time.process_time()
-print(json.dumps({"seconds": ended - started, "clients": ended - clients}))
+print(json.dumps({"seconds": ended - started, "clients": ended - clients, "gc": collected[0]}))
 """
 
 
@@ -85,6 +104,7 @@ class Function:
 
     def __init__(self, stack: LocalStack, logical_id: str, env: dict[str, str], packages: Path):
         handler, _ = stack.handler_path(logical_id)
+        self.logical_id = logical_id
         self.name = handler.parent.name
         self.folder = handler.parent
         self.packages = str(packages)
@@ -98,6 +118,19 @@ class Function:
             "_HANDLER": stack.functions()[logical_id]["Handler"],
         }
         self.clients: list[list[str]] = json.loads(self.run("clients").stdout)
+        self.collections: dict[str, list[float]] = {"function": [], "bare": []}  # GC seconds of each timed run
+
+    def as_built(self, bytecode: bool, empty: Path) -> "Function":
+        """This function from .aws-sam/build, with the layer's .pyc files or with none (`empty` holds none)."""
+        built = copy.copy(self)
+        built.folder = BUILD / self.logical_id
+        built.packages = str(BUILT_LAYER)
+        built.paths = [str(built.folder)]
+        built.collections = {"function": [], "bare": []}
+        built.env = {**self.env, "LAMBDA_TASK_ROOT": str(built.folder), "PYTHONDONTWRITEBYTECODE": "1"}
+        if not bytecode:  # bytecode is then looked for there only
+            built.env["PYTHONPYCACHEPREFIX"] = str(empty)
+        return built
 
     def run(self, mode: str, *flags: str) -> subprocess.CompletedProcess:
         arg = self.clients if mode == "bare" else self.paths
@@ -115,12 +148,14 @@ class Function:
         return done
 
     def seconds(self, mode: str) -> float:
-        return json.loads(self.run(mode).stdout)["seconds"]
+        timed = json.loads(self.run(mode).stdout)
+        self.collections[mode].append(timed["gc"])
+        return timed["seconds"]
 
     def costs(self, mode: str) -> Counter:
         """Microseconds in each package's own module bodies (-X importtime), each module's least of
-        IMPORT_RUNS runs; the bare run's clients count as `app`, as a function's do (in its app.py).
-        A garbage collection counts in the module during which it ran."""
+        IMPORT_RUNS runs, without garbage collection; the bare run's clients count as `app`, as a function's do
+        (in its app.py). The timed runs' garbage collections (median) count as `gc`."""
         least: dict[str, int] = {}
         for _ in range(IMPORT_RUNS):
             done = self.run(mode, "-X", "importtime")
@@ -130,7 +165,7 @@ class Function:
                 if own.isdigit():
                     seen[module] = int(own)
             least = {module: min(us, least.get(module, us)) for module, us in seen.items()}
-        costs: Counter = Counter()
+        costs: Counter = Counter({"gc": round(statistics.median(self.collections[mode]) * 1e6)})
         for module, us in least.items():
             top = module.split(".")[0]
             costs[PACKAGE_OF.get(top, top)] += us
@@ -172,11 +207,38 @@ def coldstart() -> None:
         )
         for function in measured:
             print(row(function), flush=True)
-        print(f"what each init spends beyond the bare one: the top {TOP} packages (-X importtime, own module bodies)")
+        print(
+            f"what each init spends beyond the bare one: the top {TOP} packages (-X importtime, own module bodies,"
+            " collector off), gc: garbage collections (timed runs, median)"
+        )
         for function in measured:
             extra = function.costs("function")
             extra.subtract(function.costs("bare"))
             print(f"{function.name:9}", ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in extra.most_common(TOP)))
+        bytecode_gain(measured, Path(folder) / "no-bytecode")  # a pycache prefix where nothing is
+
+
+def bytecode_gain(measured: list[Function], empty: Path) -> None:
+    """Each function's init from the built artefacts, with the layer's bytecode and without."""
+    if not BUILT_LAYER.is_dir():
+        print("built layer: none (.aws-sam/build); `make template` or `make build` builds it")
+        return
+    compiled = sum(1 for _ in BUILT_LAYER.rglob("*.pyc"))
+    print(
+        f"built layer ({compiled} .pyc files, as of the last sam build): init, CPU ms, median of {BUILT_RUNS}   "
+        "with its .pyc   without any   saved"
+    )
+    for function in measured:
+        with_pyc, without = function.as_built(True, empty), function.as_built(False, empty)
+        fast, slow = [], []
+        for _ in range(BUILT_RUNS):
+            fast.append(with_pyc.seconds("function"))
+            slow.append(without.seconds("function"))
+        fast_ms, slow_ms = statistics.median(fast) * 1000, statistics.median(slow) * 1000
+        print(
+            f"{function.name:9}{fast_ms:28.0f} ms {slow_ms:11.0f} ms",
+            f"{slow_ms - fast_ms:6.0f} ms ({slow_ms / fast_ms:.1f}x)",
+        )
 
 
 def row(function: Function) -> str:
