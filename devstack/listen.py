@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+import unicodedata
 import warnings
 from collections import Counter
 from typing import Any, TextIO
@@ -51,6 +52,8 @@ class Listener:
         return status
 
     def problem(self, arrival: Arrival) -> str | None:
+        if not self.secret:
+            return "the webhook is not created yet"
         try:
             self.verifier.verify(self.secret, arrival.headers, arrival.body)
         except self.verifier.WebhookVerificationError as error:
@@ -77,7 +80,12 @@ class Listener:
         verified = f"verified ✗ ({problem})" if problem else "verified ✓"
         stamp = time.strftime("%H:%M:%S", time.localtime(arrival.at))
         line = f"{stamp}  {event}  webhook-id {delivery_id}  attempt {self.seen[delivery_id]}  {verified}  {answer}"
-        print(f"\n{line}\n{shown}", file=self.out, flush=True)
+        print(printable(f"\n{line}\n{shown}"), file=self.out, flush=True)
+
+
+def printable(text: str) -> str:
+    """Anyone on this machine can POST here: no terminal control sequences from a request reach the screen."""
+    return "".join(c if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf") else repr(c)[1:-1] for c in text)
 
 
 def pretty(body: Any) -> str:
@@ -115,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     api = Api(args.api, token(args))
     events = [name.strip() for group in args.events for name in group.split(",") if name.strip()]
     stop = threading.Event()
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: its terminal closed
         signal.signal(stop_signal, lambda *_: stop.set())
     listener = Listener(args.forward_to)
     loopback = Loopback(listener.respond, args.port)
@@ -139,9 +147,19 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         loopback.close()
-        api.delete_webhook(webhook["id"])
-        print(f"\nDeleted webhook {webhook['id']}.", flush=True)
-    return 0
+        deleted = delete(api, webhook["id"])
+    return 0 if deleted else 1
+
+
+def delete(api: Api, webhook_id: str) -> bool:
+    """Deletes the listener's webhook, or says how to: its deliveries would fail (and retry) for days."""
+    try:
+        api.delete_webhook(webhook_id)
+    except (requests.RequestException, ApiError) as error:
+        print(f"\nCould not delete webhook {webhook_id}: {error}. DELETE it yourself.", file=sys.stderr)
+        return False
+    print(f"\nDeleted webhook {webhook_id}.", flush=True)
+    return True
 
 
 if __name__ == "__main__":

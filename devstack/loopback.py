@@ -12,6 +12,7 @@ from types import ModuleType
 from devstack.template import ROOT
 
 RECEIVERS = ROOT / "receivers" / "python"
+MAX_BODY = 2**20  # a delivery is far smaller; anything else on this machine may POST here too
 
 
 def verification_module() -> ModuleType:
@@ -37,8 +38,12 @@ class Loopback:
     def __init__(self, respond: Callable[[Arrival], int], port: int = 0):
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = respond(Arrival(self.path, dict(self.headers.items()), body, time.time()))
+                length = self.headers.get("Content-Length", "0")
+                if not length.isascii() or not length.isdigit() or int(length) > MAX_BODY:
+                    status, self.close_connection = 413, True  # unread: the connection cannot be reused
+                else:
+                    body = self.rfile.read(int(length))
+                    status = respond(Arrival(self.path, dict(self.headers.items()), body, time.time()))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

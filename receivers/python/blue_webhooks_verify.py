@@ -19,10 +19,10 @@ Every comparison is constant-time. Delivery is at-least-once: deduplicate on `we
 """
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -31,10 +31,14 @@ __all__ = ["DEFAULT_TOLERANCE_SECONDS", "WebhookVerificationError", "verify", "v
 
 DEFAULT_TOLERANCE_SECONDS = 300
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only; 12 keep any arithmetic on it exact
 
 
 class WebhookVerificationError(Exception):
-    """The delivery is not authentic (or not fresh): answer 401 and do not act on it."""
+    """The delivery is not authentic (or not fresh): answer 401 and do not act on it.
+
+    The only exception a request can cause; ValueError and TypeError mean a programming error
+    (no secret, an empty one, a decoded body)."""
 
 
 def verify(
@@ -51,9 +55,7 @@ def verify(
     `secret` may be several secrets (yours during your own rotation): a scheme passes when any of them
     verifies it. `x_signature=False` checks the Standard Webhooks signature alone, e.g. while you still
     hold only the previous secret during a rotation (X-Signature is signed with the new one only)."""
-    secrets = [secret] if isinstance(secret, str) else list(secret)
-    if not secrets:
-        raise ValueError("no secret to verify with")
+    secrets = _secrets(secret)
     lower = _lower(headers)
     verify_standard(secrets, lower, body, tolerance=tolerance, now=now)
     if x_signature:
@@ -73,19 +75,19 @@ def verify_standard(
     now: float | None = None,
 ) -> None:
     """Standard Webhooks v1: a fresh timestamp and one matching signature among the space-separated ones."""
-    secrets = [secret] if isinstance(secret, str) else list(secret)
+    secrets = _secrets(secret)
+    if not tolerance >= 0:  # NaN would accept any timestamp
+        raise ValueError(f"tolerance must be seconds >= 0, not {tolerance!r}")
     lower = _lower(headers)
     msg_id, stamp, signatures = (
         _header(lower, name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
     )
-    try:
-        sent_at = int(stamp)
-    except ValueError:
-        raise WebhookVerificationError(f"webhook-timestamp is not unix seconds: {stamp!r}") from None
-    age = (time.time() if now is None else now) - sent_at
+    if not _UNIX_SECONDS.fullmatch(stamp):
+        raise WebhookVerificationError("webhook-timestamp is not unix seconds")
+    age = (time.time() if now is None else now) - int(stamp)
     if abs(age) > tolerance:
         raise WebhookVerificationError(f"webhook-timestamp is {age:+.0f} s from now (tolerance {tolerance} s)")
-    signed = f"{msg_id}.{stamp}.".encode() + _raw(body)
+    signed = _utf8(f"{msg_id}.{stamp}.") + _raw(body)
     expected = [b"v1," + base64.b64encode(hmac.new(_standard_key(s), signed, hashlib.sha256).digest()) for s in secrets]
     if not _any_match(expected, signatures.split()):
         raise WebhookVerificationError("no webhook-signature matches this secret and body")
@@ -93,27 +95,42 @@ def verify_standard(
 
 def verify_x_signature(secret: str | Iterable[str], headers: Mapping[str, str], body: bytes) -> None:
     """Blue's scheme: hex HMAC-SHA256 of the body (no timestamp: prefer verify(), which bounds replays)."""
-    secrets = [secret] if isinstance(secret, str) else list(secret)
+    secrets = _secrets(secret)
     sent = _header(_lower(headers), "x-signature")
     expected = [hmac.new(s.encode(), _raw(body), hashlib.sha256).hexdigest().encode() for s in secrets]
     if not _any_match(expected, sent.split()):
         raise WebhookVerificationError("X-Signature does not match this secret and body")
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+def _secrets(secret: str | Iterable[str]) -> list[str]:
+    """An empty key would let anyone sign (e.g. an unset environment variable): refuse it."""
+    secrets = [secret] if isinstance(secret, str) else list(secret)
+    if not secrets or not all(isinstance(s, str) and s and _standard_key(s) for s in secrets):
+        raise ValueError("no secret, or an empty one, to verify with")
+    return secrets
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, object]:
     """Header names are case-insensitive; frameworks hand them over in any case."""
-    return {name.lower(): value for name, value in headers.items()}
+    return {name.lower(): value for name, value in headers.items() if isinstance(name, str)}
 
 
-def _header(headers: dict[str, str], name: str) -> str:
+def _header(headers: dict[str, object], name: str) -> str:
     value = headers.get(name)
     if not value:
         raise WebhookVerificationError(f"missing header {name}")
+    if not isinstance(value, str):  # e.g. a list of repeated headers: ambiguous, so refused
+        raise WebhookVerificationError(f"header {name} is not one string")
     return value
 
 
+def _utf8(text: str) -> bytes:
+    """Header text as bytes; never fails (a lone surrogate from a lenient parser just does not match)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _raw(body: bytes) -> bytes:
-    if isinstance(body, str):  # a decoded (maybe re-encoded) body cannot be trusted to be the signed bytes
+    if not isinstance(body, bytes | bytearray | memoryview):  # a decoded or parsed body is not the signed bytes
         raise TypeError("pass the raw body bytes, before any decoding or JSON parsing")
     return bytes(body)
 
@@ -122,7 +139,7 @@ def _standard_key(secret: str) -> bytes:
     if secret.startswith(SECRET_PREFIX):
         try:
             return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII: then the secret is used as it is, as Blue signs
             pass
     return secret.encode()
 
@@ -132,5 +149,5 @@ def _any_match(expected: list[bytes], sent: list[str]) -> bool:
     found = False
     for candidate in sent:
         for value in expected:
-            found |= hmac.compare_digest(value, candidate.encode("utf-8", "surrogateescape"))
+            found |= hmac.compare_digest(value, _utf8(candidate))
     return found

@@ -59,11 +59,35 @@ def test_a_timestamp_outside_the_tolerance_is_refused(skew):
     assert bwv.verify(secret, headers, BODY, tolerance=4000)  # the same request, with a wider tolerance
 
 
-def test_a_non_numeric_timestamp_is_refused():
+@pytest.mark.parametrize("stamp", ["yesterday", "9" * 400, "9" * 5000, "1.7e9", " 1700000000", "١٧٠٠٠٠٠٠٠٠", "-1"])
+def test_a_timestamp_not_in_unix_seconds_is_refused(stamp):
     secret = generate_secret()
-    headers = {**signed([secret]), "webhook-timestamp": "yesterday"}
-    with pytest.raises(bwv.WebhookVerificationError, match="not unix seconds"):
+    headers = {**signed([secret]), "webhook-timestamp": stamp}
+    with pytest.raises(bwv.WebhookVerificationError, match=r"^webhook-timestamp is not unix seconds$"):
         bwv.verify(secret, headers, BODY)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [{"webhook-id": "\udcff"}, {"webhook-id": "\ud800"}, {"webhook-signature": ["v1,x"]}, {"X-Signature": b"ab"}],
+)
+def test_odd_header_values_are_refused_with_the_documented_error(hostile):
+    secret = generate_secret()
+    with pytest.raises(bwv.WebhookVerificationError):
+        bwv.verify(secret, {**signed([secret]), **hostile}, BODY)
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_", ["k-12345678", ""]])
+def test_an_empty_key_is_a_programming_error_not_a_pass(secret):
+    """An unset environment variable must not turn into a key anyone can sign with."""
+    with pytest.raises(ValueError, match="empty"):
+        bwv.verify(secret, signed(["whsec_"]), BODY)
+
+
+def test_a_nan_tolerance_is_refused():
+    secret = generate_secret()
+    with pytest.raises(ValueError, match="tolerance"):
+        bwv.verify(secret, signed([secret], at=0), BODY, tolerance=float("nan"))
 
 
 def test_during_a_rotation_either_secret_verifies_the_standard_signature():
