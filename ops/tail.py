@@ -13,6 +13,7 @@ a webhook's recent deliveries are read CREATED_PAGES pages at most; polls are MI
 """
 
 import argparse
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,6 +148,8 @@ def run(args: argparse.Namespace, target: Target) -> int:
     waiting_now = show.count(waiting, "delivery", "deliveries")
     print(f"following {scope} ({target.describe()}); {waiting_now} waiting for a retry; Ctrl-C stops", flush=True)
     deadline = time.monotonic() + args.seconds if args.seconds is not None else None
+    # Ctrl-C stops it also when it was started with SIGINT ignored (as a script's background job is).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while deadline is None or time.monotonic() < deadline:
             for line in follower.poll():
