@@ -100,7 +100,11 @@ def publish(stack: LocalStack, aws_port: int, env: Mapping[str, str]) -> Path | 
 
 def fetch(aws_port: int, stack_name: str = "blue-webhooks-local") -> dict[str, dict[str, str]]:
     """The environments a running local stack published (its emulator on loopback, `aws_port`)."""
-    ssm = boto3.client("ssm", region_name=REGION, **_client_access(aws_port))
+    return published(boto3.client("ssm", region_name=REGION, **_client_access(aws_port)), stack_name)
+
+
+def published(ssm, stack_name: str = "blue-webhooks-local") -> dict[str, dict[str, str]]:
+    """The function environments a local stack published, read with the given SSM client of its emulator."""
     return json.loads(ssm.get_parameter(Name=parameter_name(stack_name))["Parameter"]["Value"])
 
 

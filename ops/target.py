@@ -7,7 +7,6 @@ physical id of the resource (a table's name, a queue's URL).
 """
 
 import argparse
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from bluehooks.config import Settings
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
-from devstack.samenv import parameter_name
+from devstack import samenv
 from devstack.template import LocalStack
 
 DEFAULT_RETENTION_DAYS = 30
@@ -125,10 +124,10 @@ def session(profile: str | None, region: str | None, local: bool) -> boto3.Sessi
 def local(ssm) -> Names:
     """The names in the DeliveryFunction's environment, as the running local stack published it."""
     try:
-        published = ssm.get_parameter(Name=parameter_name(LocalStack.name))["Parameter"]["Value"]
+        environments = samenv.published(ssm, LocalStack.name)
     except ClientError as exc:
         raise NoTarget("no local stack there (its function environments are not published): `make run`") from exc
-    settings = Settings.from_env(json.loads(published)["DeliveryFunction"])
+    settings = Settings.from_env(environments["DeliveryFunction"])
     return Names(
         webhooks_table=settings.webhooks_table,
         deliveries_table=settings.deliveries_table,
