@@ -7,12 +7,13 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api
+.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
+	sam-local-check
 
 run: $(VENV)/.installed  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
 	SAM_ENV_FILE=$${SAM_ENV_FILE-env.json} $(BIN)/python -m devstack
 
-test: lint template pytest  ## lint, template checks, unit + integration + e2e tests
+test: lint template pytest sam-local-check  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -64,6 +65,11 @@ sam-invoke: $(SAM_VENV)/.installed  ## make sam-invoke FUNCTION=FanoutFunction E
 
 sam-api: $(SAM_VENV)/.installed  ## the API through sam local start-api, on SAM_API_PORT (default 3001)
 	$(SAM_LOCAL) start-api --port $(or $(SAM_API_PORT),3001) $(SAM_LOCAL_ARGS)
+
+# The real container path, on a local stack of its own (README, "Local invoke with SAM"): Docker installed and
+# started when absent, the stand-in Lambda image built once, then sam local invoke / start-api, each payload checked.
+sam-local-check: $(VENV)/.installed $(SAM_VENV)/.installed  ## sam local invoke (SAMPLES=all: every sample) and start-api in Docker
+	$(BIN)/python -m tools.samcheck --samples $(or $(SAMPLES),one)
 
 # The replay and inspection tools (README, "Replay and inspection: `make ops`"), on the local stack
 # unless ARGS names a deployed stack, e.g. make ops ARGS="pending --company acme --webhook wh_..."
