@@ -62,7 +62,7 @@ FUNCTIONS = {
     "retry-": "RetryFunction",
 }
 POISON = {"delivery-": "DeliveryDLQ", "retry-": "DeliveryDLQ"}  # where each SQS sample's poison record goes
-LAST = "api-delete-webhook.json"  # deletes the samples' webhook, which the others use
+LAST = "api-delete-webhook.json"
 PORTS = (20000, 32767)  # below Linux's ephemeral range (32768–60999), where other work's ports come and go
 
 
@@ -227,7 +227,7 @@ def function_of(sample: str) -> str:
 
 def payload_of(stdout: str) -> Any:
     """The function's result: `sam local invoke` prints it as the last line of its standard output."""
-    lines = [line for line in stdout.splitlines() if line.strip()]
+    lines = [line for line in stdout.split("\n") if line.strip()]  # not splitlines(): a body may hold U+2028
     if not lines:
         raise CheckFailed("sam local invoke printed no result")
     try:
@@ -288,7 +288,9 @@ def rendered_samples(stack: LocalStack, which: str, work: Path) -> dict[str, Pat
     values = samples.stack_values(stack.api, stack.token, samples.DEFAULT_SAMPLES_URL)
     committed = samples.committed()
     names = sorted(committed) if which == "all" else list(DEFAULT_SAMPLES)
-    names.sort(key=lambda name: name == LAST)
+    # The bus and queue samples first, while the samples' webhook takes every event; then the API's,
+    # whose update narrows it; its delete last.
+    names.sort(key=lambda name: (name.startswith("api-"), name == LAST))
     folder = work / "events"
     folder.mkdir(exist_ok=True)
     for name in names:
