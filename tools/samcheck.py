@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,14 +283,17 @@ def dead_letters(stack: LocalStack, queue: str) -> set[str]:
     return found
 
 
+def ordered(names: Iterable[str]) -> list[str]:
+    """The bus and queue samples first, while the samples' webhook takes every event; then the API's, whose
+    update narrows it, and its delete last."""
+    return sorted(names, key=lambda name: (name.startswith("api-"), name == LAST, name))
+
+
 def rendered_samples(stack: LocalStack, which: str, work: Path) -> dict[str, Path]:
     """The samples to invoke, rendered for the stack (`make samples`), in an order that keeps their ids alive."""
     values = samples.stack_values(stack.api, stack.token, samples.DEFAULT_SAMPLES_URL)
     committed = samples.committed()
-    names = sorted(committed) if which == "all" else list(DEFAULT_SAMPLES)
-    # The bus and queue samples first, while the samples' webhook takes every event; then the API's,
-    # whose update narrows it; its delete last.
-    names.sort(key=lambda name: (name.startswith("api-"), name == LAST))
+    names = ordered(committed if which == "all" else DEFAULT_SAMPLES)
     folder = work / "events"
     folder.mkdir(exist_ok=True)
     for name in names:
