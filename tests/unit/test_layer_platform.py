@@ -70,4 +70,3 @@ def test_the_built_layer_holds_only_wheels_lambda_can_load():
     ]
     assert any(name.startswith("pydantic_core") for name in binary)  # a compiled wheel is among those checked
     assert layerplatform.incompatible(site) == {}
-
