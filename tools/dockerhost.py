@@ -19,6 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 APT_PACKAGES = ("docker.io",)
+# Our dockerd changes nothing of the host's firewall or routing: without its iptables rules (NAT, a
+# FORWARD policy of DROP) and IP forwarding, a container reaches this machine's bridge address and
+# nothing beyond it, which is all `sam local` needs here.
+DOCKERD_FLAGS = ("--iptables=false", "--ip-forward=false")
 SAM_LABEL = "sam.cli.container.type"  # on every container `sam local` starts (samcli's lambda_container.py)
 
 
@@ -75,7 +79,9 @@ def engine(log_dir: Path, timeout: float = 60) -> Iterator[str]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "dockerd.log"
     with log.open("w") as out:
-        daemon = subprocess.Popen(["dockerd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        daemon = subprocess.Popen(
+            ["dockerd", *DOCKERD_FLAGS], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + timeout
         while not answers():
