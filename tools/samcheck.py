@@ -61,13 +61,14 @@ FUNCTIONS = {
     "delivery-": "DeliveryFunction",
     "retry-": "RetryFunction",
 }
-POISON = {"delivery-": "DeliveryDLQ", "retry-": "DeliveryDLQ"}  # where each SQS sample's poison record goes
+SQS_SAMPLES = ("delivery-", "retry-")  # a good record and a poison one, which is dead-lettered on DeliveryDLQ
+DEAD_LETTER_QUEUE = "blue-webhooks-local-DeliveryDLQ"
 LAST = "api-delete-webhook.json"
 PORTS = (20000, 32767)  # below Linux's ephemeral range (32768–60999), where other work's ports come and go
 
 
 class CheckFailed(AssertionError):
-    pass
+    """A step's outcome is not the expected one; the message says what was found."""
 
 
 @dataclass
@@ -261,15 +262,14 @@ def problems(name: str, sample: Any, payload: Any) -> list[str]:
     return [f"the good record failed: {failures}"] if {"itemIdentifier": good} in failures else []
 
 
-def poison_handled(name: str, sample: Any, payload: Any, stack: LocalStack) -> list[str]:
+def poison_handled(sample: Any, payload: Any, stack: LocalStack) -> list[str]:
     """An SQS sample's poison record: reported failed (SQS retries it, then its DLQ) or dead-lettered at once."""
     poison = sample["Records"][1]
     if {"itemIdentifier": poison["messageId"]} in payload["batchItemFailures"]:
         return []
-    queue = f"blue-webhooks-local-{POISON[name.split('-')[0] + '-']}"
-    if poison["body"] in dead_letters(stack, queue):
+    if poison["body"] in dead_letters(stack, DEAD_LETTER_QUEUE):
         return []
-    return [f"poison record {poison['messageId']} neither reported failed nor on {queue}"]
+    return [f"poison record {poison['messageId']} neither reported failed nor on {DEAD_LETTER_QUEUE}"]
 
 
 def dead_letters(stack: LocalStack, queue: str) -> set[str]:
@@ -306,8 +306,8 @@ def invoke(name: str, path: Path, stack: LocalStack) -> str:
     done = sam("local", "invoke", function, "--event", str(path), *local_arguments(stack), stack=stack)
     sample, payload = json.loads(path.read_text()), payload_of(done.stdout)
     found = problems(name, sample, payload)
-    if not found and name.startswith(tuple(POISON)):
-        found = poison_handled(name, sample, payload, stack)
+    if not found and name.startswith(SQS_SAMPLES):
+        found = poison_handled(sample, payload, stack)
     if found:
         raise CheckFailed(f"{function} {name}: {'; '.join(found)}\n{done.stderr[-2000:]}")
     return f"{function}: {json.dumps(payload)[:120]}"
