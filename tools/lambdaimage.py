@@ -9,12 +9,15 @@ environment and working directory.
 
 It proves the wiring (the template, env.json, the layer under /opt, the handlers' imports, the
 emulator reached from a container), not that the wheels run on Amazon Linux's glibc: that is
-tests/unit/test_layer_platform.py's part. A real image of that name, pulled, is used as it is.
+tests/unit/test_layer_platform.py's part. A real image of that name, pulled, is used as it is; a
+stand-in built from another recipe (its label holds the digest of this module's) is built again.
 
 The debootstrap rootfs is kept as a tarball in the cache folder, and the image in Docker's own
 storage; either is reused by the next run.
 """
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -27,7 +30,8 @@ from tools.dockerhost import apt_install, run
 
 REPOSITORY = "public.ecr.aws/lambda/python"
 TAGS = ("3.11", "3.11-x86_64")  # SAM asks for the second; with only the first it goes to the registry
-STAND_IN_LABEL = "blue-webhooks.stand-in"
+STAND_IN_LABEL = "blue-webhooks.stand-in"  # its value: the recipe's digest
+SAM_IMAGES = "samcli/lambda-python"
 SUITE = "bookworm"  # Debian 12: python3.11, as the runtime
 ROOTFS_PACKAGES = ("python3.11",)
 RUNTIME_REQUIREMENTS = Path(__file__).with_name("lambda-runtime-requirements.txt")
@@ -66,17 +70,24 @@ def image_name(tag: str = TAGS[-1]) -> str:
     return f"{REPOSITORY}:{tag}"
 
 
-def present(tag: str) -> bool:
+def recipe() -> str:
+    """What the stand-in is made of, digested: a stand-in built from another recipe is built again."""
+    parts = [SUITE, *ROOTFS_PACKAGES, json.dumps(ENVIRONMENT), BOOTSTRAP, ENTRYPOINT, RUNTIME_REQUIREMENTS.read_text()]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def usable(tag: str) -> bool:
+    """The image is there, and is either a real one (pulled: no label of ours) or a stand-in of this recipe."""
     try:
-        run("docker", "image", "inspect", "--format", "{{.Id}}", image_name(tag), timeout=30)
+        labels = json.loads(run("docker", "image", "inspect", "--format", "{{json .Config.Labels}}", image_name(tag)))
     except subprocess.CalledProcessError:
         return False
-    return True
+    return (labels or {}).get(STAND_IN_LABEL, recipe()) == recipe()
 
 
 def ensure(cache: Path, rie: Path) -> str:
-    """Both tags present: as found, or one tagged from the other, or built (from the cached rootfs if kept)."""
-    found = [tag for tag in TAGS if present(tag)]
+    """Both tags usable: as found, or one tagged from the other, or built (from the cached rootfs if kept)."""
+    found = [tag for tag in TAGS if usable(tag)]
     if len(found) == len(TAGS):
         return "cached in Docker"
     if found:
@@ -87,8 +98,17 @@ def ensure(cache: Path, rie: Path) -> str:
         root = Path(folder) / "rootfs"
         note = rootfs(root, cache / f"{SUITE}-{'-'.join(ROOTFS_PACKAGES)}.tar")
         add_runtime(root, rie)
+        remove_stale()
         docker_import(root)
     return f"built ({note})"
+
+
+def remove_stale() -> None:
+    """Stand-ins of another recipe, and SAM's images built on them first (SAM reuses its image, with its
+    emulator and the layers, as long as it exists, whatever base it was built from)."""
+    for selector in (SAM_IMAGES, f"--filter=label={STAND_IN_LABEL}"):
+        if stale := set(run("docker", "images", "-q", selector).split()):
+            run("docker", "rmi", "-f", *sorted(stale))
 
 
 def rootfs(root: Path, tarball: Path) -> str:
@@ -147,7 +167,7 @@ def _executable(path: Path, text: str) -> None:
 
 def docker_import(root: Path) -> None:
     changes = [f"ENV {name}={value}" for name, value in ENVIRONMENT.items()]
-    changes += ["WORKDIR /var/task", 'ENTRYPOINT ["/lambda-entrypoint.sh"]', f"LABEL {STAND_IN_LABEL}=true"]
+    changes += ["WORKDIR /var/task", 'ENTRYPOINT ["/lambda-entrypoint.sh"]', f"LABEL {STAND_IN_LABEL}={recipe()}"]
     flags = [part for change in changes for part in ("--change", change)]
     tar = subprocess.Popen(["tar", "-cf", "-", "-C", str(root), "--numeric-owner", "."], stdout=subprocess.PIPE)
     try:
