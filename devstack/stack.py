@@ -32,6 +32,10 @@ PARAMETER_OVERRIDES = {
     "DISABLE_AFTER_FAILING_SECONDS": ("DisableAfterFailingSeconds", None),
     "DELIVERY_LOG_RETENTION_DAYS": ("DeliveryLogRetentionDays", None),
     "PROBE_INTERVAL_SECONDS": ("ProbeIntervalSeconds", None),
+    "TEST_PINGS_PER_MINUTE": ("TestPingsPerMinute", None),
+    "RETRIES_PER_MINUTE": ("RetriesPerMinute", None),
+    "RECOVERS_PER_MINUTE": ("RecoversPerMinute", None),
+    "MANUAL_DELIVERIES_PER_MINUTE": ("ManualDeliveriesPerMinute", None),
 }
 # One event source mapping or API can run this many invocations of its function at once.
 # The API runs one invocation at a time: Powertools' resolver keeps the current request in a

@@ -29,6 +29,7 @@ from bluehooks.config import settings
 from bluehooks.deliveries import DeliveryService
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
+from bluehooks.limits import CompanyLimits, Limits
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, DeliveryMessage, EventType
 from bluehooks.store import WebhookStore
@@ -56,6 +57,15 @@ deliveries = DeliveryService(
     webhooks=service,
     log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
     enqueue=lambda messages: send_deliveries(messages),
+    limits=CompanyLimits(
+        dynamodb.Table(config.limits_table),
+        Limits(
+            testPings=config.test_pings_per_minute,
+            retries=config.retries_per_minute,
+            recovers=config.recovers_per_minute,
+            manualDeliveries=config.manual_deliveries_per_minute,
+        ),
+    ),
 )
 app = APIGatewayRestResolver(enable_validation=True)
 

@@ -66,6 +66,12 @@ class Settings(BaseModel):
     deliveries_table: str = Field(alias="DELIVERIES_TABLE")
     delivery_log_retention_days: int = Field(default=30, ge=1, alias="DELIVERY_LOG_RETENTION_DAYS")
     disable_after_failing_seconds: int = Field(default=5 * 86400, ge=1, alias="DISABLE_AFTER_FAILING_SECONDS")
+    limits_table: str = Field(alias="LIMITS_TABLE")
+    # Per company and minute (DESIGN: tenant isolation and abuse limits); template.yaml's defaults.
+    test_pings_per_minute: int = Field(default=10, ge=1, alias="TEST_PINGS_PER_MINUTE")
+    retries_per_minute: int = Field(default=60, ge=1, alias="RETRIES_PER_MINUTE")
+    recovers_per_minute: int = Field(default=10, ge=1, alias="RECOVERS_PER_MINUTE")
+    manual_deliveries_per_minute: int = Field(default=1000, ge=1, alias="MANUAL_DELIVERIES_PER_MINUTE")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

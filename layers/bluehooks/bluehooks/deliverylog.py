@@ -29,6 +29,7 @@ from bluehooks.timestamps import now_iso, parse
 
 BY_CREATED = "ByCreated"
 REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
+UNSETTLED: tuple[DeliveryState, ...] = (*REDELIVERABLE, "pending")  # may still be sent: what a narrowing drops
 READ_ITEMS, READ_PAGES = 100, 5  # the most a filtered page of the log reads: 500 items
 DELIVERY_ID = re.compile(r"^msg_[a-z0-9]{16,64}$")
 
@@ -115,23 +116,46 @@ class DeliveryLog:
 
     def start_run(self, delivery: LoggedDelivery, only_from: tuple[DeliveryState, ...] | None = None) -> bool:
         """Make the delivery pending in a new run, unless someone did meanwhile; True when this call did."""
+        return self._new_run(delivery, "pending", None, only_from)
+
+    def drop(self, delivery: LoggedDelivery, reason: str) -> bool:
+        """End it unsent, in a new run (so no message of an older run is sent), saying why; True when this call did."""
+        return self._new_run(delivery, "dropped", reason, UNSETTLED)
+
+    def _new_run(
+        self,
+        delivery: LoggedDelivery,
+        state: DeliveryState,
+        reason: str | None,
+        only_from: tuple[DeliveryState, ...] | None,
+    ) -> bool:
+        """Conditional on the run and state it was read in: of two concurrent callers, one starts the run."""
         condition = Attr("run").eq(delivery.run) & Attr("state").eq(delivery.state)
         if only_from:
             condition &= Attr("state").is_in(list(only_from))
         try:
             self.table.update_item(
                 Key={"pk": partition(delivery.companyId, delivery.webhookId), "sk": delivery.deliveryId},
-                UpdateExpression="SET #state = :pending, #run = #run + :one, updatedAt = :now, nextRetryAt = :none",
+                UpdateExpression=(
+                    "SET #state = :state, #reason = :reason, #run = #run + :one, updatedAt = :now, nextRetryAt = :none"
+                ),
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#state": "state", "#run": "run"},
-                ExpressionAttributeValues={":pending": "pending", ":one": 1, ":now": now_iso(), ":none": None},
+                ExpressionAttributeNames={"#state": "state", "#reason": "reason", "#run": "run"},
+                ExpressionAttributeValues={
+                    ":state": state,
+                    ":reason": reason,
+                    ":one": 1,
+                    ":now": now_iso(),
+                    ":none": None,
+                },
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         delivery.run += 1
-        delivery.state = "pending"
+        delivery.state = state
+        delivery.reason = reason
         return True
 
     def page(

@@ -316,6 +316,17 @@ class RecoverRequest(Model):
     since: Moment = Field(description="Redeliver every failed or dead delivery created at or after this time.")
 
 
+class NotSent(Model):
+    """A delivery left out of a redelivery, and why: the webhook no longer subscribes to it, or you may not see it."""
+
+    deliveryId: str
+    reason: str
+
+
 class Recovery(Model):
     queued: int = Field(description="Deliveries queued again by this call.")
     remaining: bool = Field(description="true: more remain; call again with the same body to queue the next ones.")
+    notSent: list[NotSent] = Field(
+        default_factory=list,
+        description="Deliveries this call dropped instead (state `dropped`, with the reason in the log).",
+    )
