@@ -29,6 +29,11 @@ PARAMETERS = {
     "SecretRotationOverlapSeconds": "3",
     "DisableAfterFailingSeconds": "5",
     "ProbeIntervalSeconds": "2",
+    # Per-company limits small enough for a test to reach with a few calls, and above any other test's use.
+    "TestPingsPerMinute": "10",
+    "RetriesPerMinute": "3",
+    "RecoversPerMinute": "2",
+    "ManualDeliveriesPerMinute": "14",
 }
 
 

@@ -35,7 +35,12 @@ def unsubscribed(webhook: WebhookFields, event: str, payload: dict[str, Any]) ->
 
 
 def not_redeliverable(caller: Caller, webhook: WebhookFields, event: str, payload: dict[str, Any]) -> str | None:
-    """Why this caller may not have this payload sent again to this webhook, or None when it may."""
+    """Why this caller may not have this payload sent again to this webhook, or None when it may.
+
+    The webhook's reason first: it holds for every caller, so the log reads the same whoever asked.
+    (A token limited to projects sees only webhooks within them, so the second test is a backstop.)"""
+    if why := unsubscribed(webhook, event, payload):
+        return why
     if caller.projects is not None and project_of(payload) not in caller.projects:
-        return "its project is outside your token's projects"
-    return unsubscribed(webhook, event, payload)
+        return "its project is outside the projects of the token that asked"
+    return None
