@@ -104,6 +104,7 @@ class Api:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
         response = self.handler(proxy_event(method, path, all_headers, raw, "test"), LambdaContext("ApiFunction"))
+        self.headers = {**response.get("headers", {}), **response.get("multiValueHeaders", {})}  # the last answer's
         text = response.get("body") or ""
         return response["statusCode"], json.loads(text) if text else None
 
