@@ -9,6 +9,7 @@ import inspect
 import time
 import uuid
 
+import boto3
 import pytest
 
 from tests.integration.conftest import PARAMETERS, Api
@@ -27,6 +28,14 @@ def minute(handlers, monkeypatch) -> list[float]:
     now = [time.time() // 60 * 60 + 30]
     monkeypatch.setattr(limits, "clock", lambda: now[0])
     return now
+
+
+@pytest.fixture(autouse=True)
+def leave_the_queues_empty(queues):
+    """These tests leave deliveries queued; later tests count the calls of their own only."""
+    yield
+    for url in queues.values():
+        boto3.client("sqs").purge_queue(QueueUrl=url)
 
 
 @pytest.fixture
