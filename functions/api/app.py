@@ -155,19 +155,30 @@ def admit(event: dict[str, Any]) -> Caller | None:
     path = event.get("path") or ""
     if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
         key = signing_key(config.jwt_secret_parameter)
-        caller = authenticate(headers.get("authorization"), key, config.jwt_issuer, config.jwt_audience)
+        caller = authenticate(
+            headers.get("authorization"), key, config.jwt_issuer, config.jwt_audience, config.max_token_lifetime_seconds
+        )
     if body:
         text = _text(body, bool(event.get("isBase64Encoded")))
         if len(text.encode()) > MAX_BODY_BYTES:
             raise TooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
-        if headers.get("content-type", "").split(";")[0].strip().lower() != content_types.APPLICATION_JSON:
-            raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+        _require_json(headers.get("content-type", ""))
         try:
             jsonlimits.loads(text)
         except jsonlimits.UnacceptableJson as exc:
             raise Refused(f"the body is {exc}") from None
         _normalize(event, text)
     return caller
+
+
+def _require_json(content_type: str) -> None:
+    """application/json, in UTF-8: the only charset JSON may use between systems (RFC 8259)."""
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != content_types.APPLICATION_JSON:
+        raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    charsets = {value.strip('"') for name, _, value in (p.partition("=") for p in parameters) if name == "charset"}
+    if charsets - {"utf-8"}:
+        raise UnsupportedMediaType("send the body as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)")
 
 
 def _text(body: str, is_base64: bool) -> str:

@@ -54,6 +54,7 @@ class Settings(BaseModel):
     jwt_secret_parameter: str = Field(alias="JWT_SECRET_PARAMETER")
     jwt_issuer: Optional = Field(default=None, alias="JWT_ISSUER")
     jwt_audience: Optional = Field(default=None, alias="JWT_AUDIENCE")
+    max_token_lifetime_seconds: int = Field(default=86400, ge=60, alias="MAX_TOKEN_LIFETIME_SECONDS")
     secrets_key_id: str = Field(alias="SECRETS_KEY_ID")
     secret_rotation_overlap_seconds: int = Field(default=86400, ge=0, alias="SECRET_ROTATION_OVERLAP_SECONDS")
     delivery_timeout_seconds: float = Field(default=7, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")
