@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
-from console import console_router
+from console import console_router, docs_headers
 from delivery_routes import delivery_router
 from webhook_routes import webhook_router
 
@@ -77,7 +77,7 @@ def current_caller() -> Caller:
 
 app.include_router(webhook_router(service, current_caller))
 app.include_router(delivery_router(deliveries, current_caller))
-app.include_router(console_router())
+app.include_router(console_router(config.console_frame_ancestors))
 
 
 @app.exception_handler(DomainError)
@@ -207,6 +207,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return as_proxy_result(domain_problem(exc))
     if caller:
         app.append_context(caller=caller)
-    if event.get("path") == "/docs":
-        enable_docs()
-    return app.resolve(event, context)
+    if event.get("path") != "/docs":
+        return app.resolve(event, context)
+    enable_docs()
+    result = app.resolve(event, context)
+    if result["statusCode"] == HTTPStatus.OK:
+        for name, value in docs_headers(result["body"]).items():
+            result["multiValueHeaders"][name] = [value]
+    return result

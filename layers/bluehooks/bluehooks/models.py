@@ -98,6 +98,8 @@ FilterPattern = Annotated[
     Field(description="An EventBridge event pattern matched against the delivered payload; null: no filter."),
     AfterValidator(_valid_filter),
 ]
+
+
 def _enough_key_material(secret: str) -> str:
     """Both schemes get a 16-byte key at least: whsec_ + base64 (Standard Webhooks), or the text itself."""
     if secret.startswith(signing.SECRET_PREFIX):
