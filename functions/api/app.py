@@ -31,6 +31,7 @@ from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, DeliveryMessage, EventType
+from bluehooks.observability import invocation_logging
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
 from bluehooks.vault import SecretVault
@@ -198,7 +199,7 @@ def _normalize(event: dict[str, Any], text: str) -> None:
     event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@invocation_logging(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)  # a create or rotate answer holds a secret
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
