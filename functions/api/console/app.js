@@ -1085,7 +1085,10 @@
           const result = await api("POST", hook(id, "recover"), { since: at.toISOString() });
           if (!current()) return;
           const more = result.remaining ? " More remain: press Recover again to queue the next ones." : "";
-          notify(`${counted(result.queued, "failed delivery", "failed deliveries")} queued again.${more}`);
+          const notSent = result.notSent?.length
+            ? ` ${counted(result.notSent.length, "delivery is", "deliveries are")} outside the webhook's events or projects now: dropped, not sent (the log says why).`
+            : "";
+          notify(`${counted(result.queued, "failed delivery", "failed deliveries")} queued again.${more}${notSent}`);
           watch(null);
         }).catch((error) => failed(error, id));
       });
