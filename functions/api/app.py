@@ -177,7 +177,8 @@ def _require_json(content_type: str) -> None:
     media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
     if media_type != content_types.APPLICATION_JSON:
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
-    charsets = {value.strip('"') for name, _, value in (p.partition("=") for p in parameters) if name == "charset"}
+    pairs = (parameter.partition("=") for parameter in parameters)
+    charsets = {value.strip().strip('"') for name, _, value in pairs if name.strip() == "charset"}
     if charsets - {"utf-8"}:
         raise UnsupportedMediaType("send the body as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)")
 
