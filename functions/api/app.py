@@ -7,6 +7,7 @@ unauthenticated caller learns nothing about the schema.
 
 import base64
 import binascii
+import json
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -33,6 +34,7 @@ from bluehooks.limits import CompanyLimits, Limits
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, DeliveryMessage, EventType
 from bluehooks.observability import invocation_logging
+from bluehooks.schemas import delivery_schema, example
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
 from bluehooks.vault import SecretVault
@@ -130,8 +132,23 @@ def openapi():
 
 @cache
 def openapi_document() -> str:
-    """Built on first request, not at cold start."""
-    return app.get_openapi_json_schema(title=TITLE, version=__version__, **security())
+    """Built on first request, not at cold start; with what we send receivers as OpenAPI 3.1 `webhooks`."""
+    document = json.loads(app.get_openapi_json_schema(title=TITLE, version=__version__, **security()))
+    document["webhooks"] = {name: delivery_operation(name) for name in EVENT_TYPES}
+    return json.dumps(document)
+
+
+def delivery_operation(event: str) -> dict[str, Any]:
+    body = {"schema": delivery_schema(event), "example": example(event)}
+    return {
+        "post": {
+            "summary": EVENT_TYPES[event],
+            "operationId": f"deliver{event.title().replace('_', '')}",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": body}},
+            "responses": {"2XX": {"description": "Received (any other answer is retried)"}},
+        }
+    }
 
 
 @cache
@@ -150,7 +167,10 @@ def security() -> dict[str, Any]:
 
 @app.get("/event-types", summary="The event catalog", responses=answers(success=(HTTPStatus.OK, list[EventType])))
 def event_types() -> list[EventType]:
-    return [EventType(name=name, description=text) for name, text in EVENT_TYPES.items()]
+    return [
+        EventType(name=name, description=text, schema=delivery_schema(name), example=example(name))
+        for name, text in EVENT_TYPES.items()
+    ]
 
 
 # -- before the resolver ------------------------------------------------------------------------
@@ -187,7 +207,8 @@ def _require_json(content_type: str) -> None:
     media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
     if media_type != content_types.APPLICATION_JSON:
         raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
-    charsets = {value.strip('"') for name, _, value in (p.partition("=") for p in parameters) if name == "charset"}
+    pairs = (parameter.partition("=") for parameter in parameters)
+    charsets = {value.strip().strip('"') for name, _, value in pairs if name.strip() == "charset"}
     if charsets - {"utf-8"}:
         raise UnsupportedMediaType("send the body as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)")
 

@@ -261,6 +261,7 @@ def test_the_content_type_is_case_insensitive(api):
         "application/json; charset=utf-16",
         'application/json; charset="latin-1"',
         "application/json;charset=UTF-8;charset=utf-32",
+        "application/json; charset = utf-16",
     ],
 )
 def test_every_415_has_a_message(api, content_type):

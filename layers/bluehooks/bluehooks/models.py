@@ -230,8 +230,14 @@ class WebhookPage(Model):
 
 
 class EventType(Model):
+    """An event type of the catalog, with the JSON Schema (2020-12) of the body a receiver gets, and an example."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
     name: str
     description: str
+    body_schema: dict[str, Any] = Field(alias="schema", description="JSON Schema (2020-12) of the delivery body")
+    example: dict[str, Any] = Field(description="A delivery body of this type, valid against `schema`")
 
 
 class Message(Model):
