@@ -27,7 +27,7 @@ from bluehooks.models import (
     Recovery,
     StoredWebhook,
 )
-from bluehooks.scope import not_redeliverable
+from bluehooks.scope import not_redeliverable, readable
 from bluehooks.timestamps import iso, now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
@@ -65,11 +65,12 @@ class DeliveryService:
         webhook = self.webhooks.visible(caller, webhook_id)
         states = (status,) if status else ()
         found, next_cursor = self.log.page(webhook.companyId, webhook.id, limit, cursor, states, event, since)
-        return DeliveryPage(items=[delivery.summary() for delivery in found], nextCursor=next_cursor)
+        shown = [delivery.summary() for delivery in found if readable(caller, delivery.payload)]
+        return DeliveryPage(items=shown, nextCursor=next_cursor)
 
     def get(self, caller: Caller, webhook_id: str, delivery_id: str) -> Delivery:
         webhook = self.webhooks.visible(caller, webhook_id)
-        return Delivery.model_validate(self._logged(webhook, delivery_id).model_dump())
+        return Delivery.model_validate(self._logged(caller, webhook, delivery_id).model_dump())
 
     def send_test(self, caller: Caller, webhook_id: str) -> DeliverySummary:
         """Queue a WEBHOOK_TEST delivery to this webhook alone, whatever events it subscribes to."""
@@ -99,7 +100,7 @@ class DeliveryService:
 
         Once per run: while the run a retry started is pending, the delivery is not retried again."""
         webhook = self.webhooks.writable(caller, webhook_id)
-        delivery = self._logged(webhook, delivery_id)
+        delivery = self._logged(caller, webhook, delivery_id)
         if why := self._excluded(caller, webhook, delivery):
             raise NotRedelivered(f"delivery {delivery_id} is not sent again: {why}")
         if delivery.state == "pending" and not _stale(delivery):
@@ -125,7 +126,8 @@ class DeliveryService:
             if delivery.state == "pending" and not _stale(delivery):
                 continue
             if why := self._excluded(caller, webhook, delivery):
-                not_sent.append(NotSent(deliveryId=delivery.deliveryId, reason=why))
+                if readable(caller, delivery.payload):  # of another project: dropped, and not named
+                    not_sent.append(NotSent(deliveryId=delivery.deliveryId, reason=why))
             else:
                 wanted.append(delivery)
         allowed = self.limits.share(webhook.companyId, len(wanted)) if wanted else 0
@@ -141,9 +143,10 @@ class DeliveryService:
             self.log.drop(delivery, f"not sent again: {why}")
         return why
 
-    def _logged(self, webhook: StoredWebhook, delivery_id: str) -> LoggedDelivery:
+    def _logged(self, caller: Caller, webhook: StoredWebhook, delivery_id: str) -> LoggedDelivery:
+        """The delivery, if this caller may see it: one of a project outside the token's is a 404 too."""
         delivery = self.log.get(webhook.companyId, webhook.id, delivery_id) if DELIVERY_ID.match(delivery_id) else None
-        if delivery is None:
+        if delivery is None or not readable(caller, delivery.payload):
             raise NotFound(f"no delivery {delivery_id} for webhook {webhook.id}")
         return delivery
 

@@ -34,6 +34,12 @@ def unsubscribed(webhook: WebhookFields, event: str, payload: dict[str, Any]) ->
     return None
 
 
+def readable(caller: Caller, payload: dict[str, Any]) -> bool:
+    """Whether the caller may see a logged delivery: a token limited to projects sees only theirs, also in
+    the log of a webhook that was narrowed to them after it delivered other projects' events."""
+    return caller.projects is None or project_of(payload) in caller.projects
+
+
 def not_redeliverable(caller: Caller, webhook: WebhookFields, event: str, payload: dict[str, Any]) -> str | None:
     """Why this caller may not have this payload sent again to this webhook, or None when it may.
 
@@ -41,6 +47,6 @@ def not_redeliverable(caller: Caller, webhook: WebhookFields, event: str, payloa
     (A token limited to projects sees only webhooks within them, so the second test is a backstop.)"""
     if why := unsubscribed(webhook, event, payload):
         return why
-    if caller.projects is not None and project_of(payload) not in caller.projects:
+    if not readable(caller, payload):
         return "its project is outside the projects of the token that asked"
     return None
