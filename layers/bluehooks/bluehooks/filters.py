@@ -22,6 +22,9 @@ Limits, refused by `validate` so that one filter cannot slow the fan-out for eve
 - MAX_DEPTH = 10: field names on the way from the root to a leaf (`$or` does not count).
 - MAX_VALUES = 100: leaf entries, counting each value listed inside `anything-but`.
 - MAX_COMBINATIONS = 64: alternatives once every `$or` is multiplied out, as EventBridge compiles them.
+- MAX_CONDITIONS = 512: fields summed over those alternatives. Each leaf compares the event's values once however
+  many alternatives share it, but each alternative looks at its fields' matching values again, so a filter costs
+  at most (MAX_VALUES + MAX_CONDITIONS) steps per event value on its paths.
 - Bounds in `numeric` lie within ±5.0e9, the range EventBridge documents for numeric matching.
 - A `cidr` prefix length is at most 31 (IPv4) or 127 (IPv6): event-ruler refuses /32 and /128.
 
@@ -32,9 +35,15 @@ Matching is a search only where fields share an array of objects, which must len
 cannot hold fails before the search, fields sharing no array are searched apart, and the search goes field by
 field, the most constrained first. Arrays can still encode hard puzzles (each array's element is a choice), so
 the search has a budget, MAX_SEARCH_STEPS (about 0.1 s; an ordinary filter spends a few steps per event value).
-Past it `matches` raises FilterTooComplex rather than guess; the fan-out then treats the webhook as matching and
-logs it. That fails open, on purpose: a filter only narrows a webhook's own events, it is not a security boundary,
-and one filter timing out the fan-out would cost every webhook of the company the event.
+
+All of a call's work is charged, before it is done, to a Budget (MAX_FILTER_STEPS unless the caller gives a
+smaller share): a step is one node of the event read, one event value compared with one filter entry (a string
+costing one more step per CHARS_PER_STEP characters), one place an alternative looks at, or one search step.
+An alternative's fields are taken fewest values first, so one with nothing to match fails it before the others
+are compared. Past its budget `matches` raises FilterTooComplex rather than guess; the fan-out then treats the
+webhook as matching and logs it (matching.py). That fails open, on purpose: a filter only narrows a webhook's own
+events, it is not a security boundary, and one filter timing out the fan-out would cost every webhook of the
+company the event.
 """
 
 import ipaddress
@@ -44,6 +53,7 @@ import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain, count
 from typing import Any
 
@@ -51,8 +61,12 @@ MAX_BYTES = 4096
 MAX_DEPTH = 10
 MAX_VALUES = 100
 MAX_COMBINATIONS = 64
+MAX_CONDITIONS = 512
 NUMERIC_LIMIT = 5.0e9
 MAX_SEARCH_STEPS = 100_000
+# One call's work; about 0.2 s of one core at its costliest (cidr), `python -m bench filters`.
+MAX_FILTER_STEPS = 200_000
+CHARS_PER_STEP = 64  # a string compares at tens of characters per step: str.lower, find and == all read it
 
 OR = "$or"
 _OPERATORS = ("anything-but", "cidr", "equals-ignore-case", "exists", "numeric", "prefix", "suffix", "wildcard")
@@ -83,7 +97,24 @@ class InvalidFilter(ValueError):
 
 
 class FilterTooComplex(Exception):
-    """matches gave up: deciding this filter on this payload takes more than MAX_SEARCH_STEPS."""
+    """matches gave up: deciding this filter on this payload takes more than its budget (or MAX_SEARCH_STEPS)."""
+
+
+class Budget:
+    """Steps a call of matches may still spend, charged before the work they stand for is done.
+
+    A budget may sit within another (a search within its call's budget): a charge counts against both.
+    """
+
+    def __init__(self, steps: int, within: "Budget | None" = None) -> None:
+        self.steps, self.spent, self.within = steps, 0, within
+
+    def charge(self, steps: int) -> None:
+        if self.spent + steps > self.steps:
+            raise FilterTooComplex(f"deciding this filter takes more than {self.steps} steps")
+        if self.within is not None:
+            self.within.charge(steps)
+        self.spent += steps
 
 
 # ---------------------------------------------------------------------------------------------------- validation
@@ -101,7 +132,13 @@ def validate(pattern: Any) -> None:
         raise InvalidFilter(f"filter: {values} values and conditions; at most {MAX_VALUES} are allowed")
     if combinations > MAX_COMBINATIONS:
         raise InvalidFilter(f"filter: $or makes {combinations} combinations; at most {MAX_COMBINATIONS} are allowed")
-    _combinations(pattern, "", [{}], refuse_twice=True)
+    conditions = sum(map(len, _combinations(pattern, "", [{}], refuse_twice=True)))
+    if conditions > MAX_CONDITIONS:
+        raise InvalidFilter(
+            f"filter: its {combinations} $or combinations hold {conditions} field conditions in all, each checked "
+            f"against the event on its own; at most {MAX_CONDITIONS} are allowed (fewer fields beside $or, or "
+            "fewer $or)"
+        )
 
 
 def _check_size(pattern: dict) -> None:
@@ -307,17 +344,21 @@ def _cidr_problem(text: str) -> str | None:
 # ------------------------------------------------------------------------------------------------------ matching
 
 
-def matches(pattern: dict | None, payload: dict) -> bool:
+def matches(pattern: dict | None, payload: dict, budget: Budget | None = None) -> bool:
     """Whether the payload satisfies the (validated) pattern; None and {} match everything.
 
-    Raises FilterTooComplex when deciding would take more than MAX_SEARCH_STEPS (see the module docstring).
+    Raises FilterTooComplex, having done no work past it, when deciding would cost more than the budget
+    (MAX_FILTER_STEPS when none is given) or the search more than MAX_SEARCH_STEPS (see the module docstring).
     """
     if not pattern:
         return True
-    combinations = _combinations(pattern, "", [{}])
-    fields = _flatten(payload, {path for combination in combinations for path in combination})
-    budget = _Budget(MAX_SEARCH_STEPS)  # one budget for the whole call, however many alternatives $or makes
-    return any(_combination_holds(combination, fields, budget) for combination in combinations)
+    budget = budget or Budget(MAX_FILTER_STEPS)
+    combinations = _combinations(
+        pattern, "", [{}]
+    )  # at most MAX_CONDITIONS fields: the pattern's work, not the event's
+    leaves = _Leaves(_flatten(payload, {path for combination in combinations for path in combination}, budget), budget)
+    search = Budget(MAX_SEARCH_STEPS, within=budget)  # one for the whole call, however many alternatives $or makes
+    return any(_combination_holds(combination, leaves, search) for combination in combinations)
 
 
 def _combinations(
@@ -346,13 +387,18 @@ def _combinations(
     return combinations
 
 
-def _flatten(payload: dict, paths: set[str]) -> dict[str, list[tuple[Any, Membership]]]:
-    """The payload's scalar values on the wanted paths, each with the array elements it sits in."""
+def _flatten(payload: dict, paths: set[str], budget: Budget) -> dict[str, list[tuple[Any, Membership]]]:
+    """The payload's scalar values on the wanted paths, each with the array elements it sits in.
+
+    Every key and element of a container on the way is looked at, so each is a step, charged on entering it.
+    """
     prefixes = {path[:index] for path in paths for index, char in enumerate(path) if char == "."}
     found: dict[str, list[tuple[Any, Membership]]] = defaultdict(list)
     arrays = count()
 
     def walk(node: Any, path: str, membership: Membership) -> None:
+        if isinstance(node, dict | list):
+            budget.charge(len(node))
         if isinstance(node, dict):
             for key, child in node.items():
                 deeper = _join(path, key)
@@ -377,18 +423,6 @@ def _flatten(payload: dict, paths: set[str]) -> dict[str, list[tuple[Any, Member
 # Pins only grow, so a value whose arrays are all pinned where it sits stays present: its field cannot be absent.
 
 
-class _Budget:
-    """What one call of matches may still spend: a step is a search node or a place looked at."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = self.left = steps
-
-    def spend(self, steps: int) -> None:
-        self.left -= steps
-        if self.left < 0:
-            raise FilterTooComplex(f"deciding this filter takes more than {self.steps} steps")
-
-
 @dataclass(frozen=True, eq=False)
 class _Field:
     """One path of an alternative, as the search sees it: places grouped by the arrays they sit in."""
@@ -397,25 +431,63 @@ class _Field:
     present: Places | None  # where any of its values sits when it may be absent; None when it may not
 
 
-def _combination_holds(
-    combination: dict[str, list], fields: dict[str, list[tuple[Any, Membership]]], budget: _Budget
-) -> bool:
-    """Whether the payload's values on the alternative's paths satisfy it, searching only where they must."""
+class _Leaves:
+    """The event's values on each path, and each leaf's matching ones, compared once however many alternatives
+    $or copied the leaf into; the comparisons are charged before they are made."""
+
+    def __init__(self, fields: dict[str, list[tuple[Any, Membership]]], budget: Budget) -> None:
+        self.fields, self.budget = fields, budget
+        self._picks: dict[tuple[str, int], set[Membership]] = {}
+        self._weights: dict[str, int] = {}
+
+    def values(self, path: str) -> list[tuple[Any, Membership]]:
+        return self.fields.get(path, [])
+
+    def picks(self, path: str, entries: list) -> set[Membership]:
+        """Where the path's values matching one of the entries sit; a leaf is one list, shared by its copies."""
+        key = (path, id(entries))
+        if key not in self._picks:
+            values = self.values(path)
+            self.budget.charge(self._weight(path) * _check_leaf(entries, path))
+            self._picks[key] = {membership for value, membership in values if _leaf_matches(entries, value)}
+        return self._picks[key]
+
+    def _weight(self, path: str) -> int:
+        """Steps to compare the path's values with one entry: one a value, and one per CHARS_PER_STEP of a string."""
+        if path not in self._weights:
+            self._weights[path] = sum(
+                1 + len(value) // CHARS_PER_STEP if isinstance(value, str) else 1 for value, _ in self.values(path)
+            )
+        return self._weights[path]
+
+
+def _leaf_matches(entries: list, value: Any) -> bool:
+    return any(_entry_matches(entry, value) for entry in entries)
+
+
+def _combination_holds(combination: dict[str, list], leaves: _Leaves, search: Budget) -> bool:
+    """Whether the payload's values on the alternative's paths satisfy it, searching only where they must.
+
+    Fields with the fewest values come first: one with nothing to match fails the alternative before the others
+    are compared (a field no event value reaches costs nothing).
+    """
     wanted = []
-    for path, entries in combination.items():
-        values = fields.get(path, [])
-        picks = {membership for value, membership in values if any(_entry_matches(e, value) for e in entries)}
+    for path, entries in sorted(combination.items(), key=lambda item: len(leaves.values(item[0]))):
+        values, picks = leaves.values(path), leaves.picks(path, entries)
         if {"exists": False} not in entries:
+            if not picks:
+                return False  # no value and no absence: fails before any search
             wanted.append((picks, None))
         elif values:
             wanted.append((picks, {membership for _, membership in values}))
         # else it is absent whatever the other fields choose, so it needs no search
+    leaves.budget.charge(sum(len(picks) + len(present or ()) for picks, present in wanted))  # each place looked at
     searched = _narrowed(wanted)
     if any(not field.picks and field.present is None for field in searched):
         return False  # no value and no absence: fails before any search
     # A field alone in its arrays holds by any of its picks, checked above; other groups need a search each.
     groups = sorted(_independent(searched), key=len)  # the cheap ones first, in case one fails
-    return all(_holds(group, {}, [], budget) for group in groups if len(group) > 1)
+    return all(_holds(group, {}, [], search) for group in groups if len(group) > 1)
 
 
 def _narrowed(wanted: list[tuple[set[Membership], set[Membership] | None]]) -> list[_Field]:
@@ -471,13 +543,13 @@ def _independent(fields: list[_Field]) -> list[list[_Field]]:
     return list(groups.values())
 
 
-def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], budget: _Budget) -> bool:
+def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], budget: Budget) -> bool:
     """Whether the pending fields can all hold beside the pins, the absent fields staying absent.
 
     Depth first, always on the field with the fewest options left (none fails at once, one is forced), so a
     conflict shows as early as the pins allow.
     """
-    budget.spend(1)
+    budget.charge(1)
     if any(_pinned_present(field.present, pins, budget) for field in absent):
         return False
     if not pending:  # arrays still unpinned may give any element, so a value fitting the pins is present
@@ -493,7 +565,7 @@ def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], bu
     return False
 
 
-def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: _Budget) -> tuple[_Field, list]:
+def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: Budget) -> tuple[_Field, list]:
     best: tuple[_Field, list] | None = None
     for field in pending:
         options = _options(field, pins, budget)
@@ -505,7 +577,7 @@ def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: _Budg
     return best
 
 
-def _options(field: _Field, pins: dict[int, int], budget: _Budget) -> list[Membership | None]:
+def _options(field: _Field, pins: dict[int, int], budget: Budget) -> list[Membership | None]:
     """The field's picks that fit the pins, then absence if it is allowed and still possible."""
     options: list[Membership | None] = list(_fitting(field.picks, pins, budget))
     if field.present is not None and not _pinned_present(field.present, pins, budget):
@@ -513,27 +585,27 @@ def _options(field: _Field, pins: dict[int, int], budget: _Budget) -> list[Membe
     return options
 
 
-def _fitting(places: Places, pins: dict[int, int], budget: _Budget) -> Iterator[Membership]:
+def _fitting(places: Places, pins: dict[int, int], budget: Budget) -> Iterator[Membership]:
     """The places in elements the pins allow; where the pins name every array of a group, one lookup."""
     for arrays, group in places.items():
         if all(array in pins for array in arrays):
-            budget.spend(1 + len(arrays))
+            budget.charge(1 + len(arrays))
             pinned = tuple((array, pins[array]) for array in arrays)
             if pinned in group:
                 yield pinned
         else:
-            budget.spend(1 + len(arrays) * len(group))
+            budget.charge(1 + len(arrays) * len(group))
             yield from (membership for membership in group if _fits(pins, membership))
 
 
-def _any_fitting(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
+def _any_fitting(places: Places | None, pins: dict[int, int], budget: Budget) -> bool:
     return any(True for _ in _fitting(places or {}, pins, budget))
 
 
-def _pinned_present(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
+def _pinned_present(places: Places | None, pins: dict[int, int], budget: Budget) -> bool:
     """Some value sits where every one of its arrays is pinned: present however the search goes on."""
     for arrays, group in (places or {}).items():
-        budget.spend(1 + len(arrays))
+        budget.charge(1 + len(arrays))
         if all(array in pins for array in arrays) and tuple((array, pins[array]) for array in arrays) in group:
             return True
     return False
@@ -606,8 +678,9 @@ def _wildcard(operand: str, value: Any) -> bool:
     return True
 
 
+@lru_cache(maxsize=1024)
 def _wildcard_segments(operand: str) -> list[str]:
-    """The literal pieces between unescaped stars."""
+    """The literal pieces between unescaped stars (read once per entry; callers do not change the list)."""
     segments, escaped = [""], False
     for char in operand:
         if escaped or char not in "*\\":
@@ -633,18 +706,31 @@ def _anything_but(operand: Any, value: Any) -> bool:
 def _numeric(operand: list, value: Any) -> bool:
     if not _is_number(value):
         return False
-    return all(_COMPARE[op](value, bound) for op, bound in zip(operand[::2], operand[1::2], strict=True))
+    # validate allows one comparison or two: ["<", 5] or [">", 0, "<=", 5]
+    holds = _COMPARE[operand[0]](value, operand[1])
+    return holds and (len(operand) == 2 or _COMPARE[operand[2]](value, operand[3]))
 
 
 def _cidr(operand: str, value: Any) -> bool:
-    if not isinstance(value, str):
+    address = _address(value) if isinstance(value, str) else None
+    if address is None:
         return False
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    network = ipaddress.ip_network(operand, strict=False)
+    network = _network(operand)
     return address.version == network.version and address in network
+
+
+@lru_cache(maxsize=4)  # a value meets a leaf's entries one after the other; few kept, as values may be long
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _network(operand: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """Parsed once per filter entry, not once per event value it is compared with."""
+    return ipaddress.ip_network(operand, strict=False)
 
 
 def _exists(operand: bool, value: Any) -> bool:
