@@ -51,10 +51,10 @@ def before(pattern: dict, payload: dict) -> None:
     """The old matcher's comparisons: each alternative, each of its paths, each value, each entry of the leaf."""
     combinations = filters._combinations(pattern, "", [{}])
     paths = {path for combination in combinations for path in combination}
-    values = filters._flatten(payload, paths, filters.Budget(10**12))
+    values = {path: filters.EventValues(payload).on(path, filters.Budget(10**12)) for path in paths}
     for combination in combinations:
         for path, entries in combination.items():
-            for value, _ in values.get(path, []):
+            for value, _ in values[path]:
                 any(filters._entry_matches(entry, value) for entry in entries)
 
 

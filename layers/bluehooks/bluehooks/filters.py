@@ -54,7 +54,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, count
+from itertools import chain
 from typing import Any
 
 MAX_BYTES = 4096
@@ -344,19 +344,19 @@ def _cidr_problem(text: str) -> str | None:
 # ------------------------------------------------------------------------------------------------------ matching
 
 
-def matches(pattern: dict | None, payload: dict, budget: Budget | None = None) -> bool:
+def matches(pattern: dict | None, payload: "dict | EventValues", budget: Budget | None = None) -> bool:
     """Whether the payload satisfies the (validated) pattern; None and {} match everything.
 
+    Give the payload's EventValues when several filters are matched against one event: each path is read once.
     Raises FilterTooComplex, having done no work past it, when deciding would cost more than the budget
     (MAX_FILTER_STEPS when none is given) or the search more than MAX_SEARCH_STEPS (see the module docstring).
     """
     if not pattern:
         return True
     budget = budget or Budget(MAX_FILTER_STEPS)
-    combinations = _combinations(
-        pattern, "", [{}]
-    )  # at most MAX_CONDITIONS fields: the pattern's work, not the event's
-    leaves = _Leaves(_flatten(payload, {path for combination in combinations for path in combination}, budget), budget)
+    event = payload if isinstance(payload, EventValues) else EventValues(payload)
+    combinations = _combinations(pattern, "", [{}])  # at most MAX_CONDITIONS fields: bounded by the pattern
+    leaves = _Leaves(event, budget)
     search = Budget(MAX_SEARCH_STEPS, within=budget)  # one for the whole call, however many alternatives $or makes
     return any(_combination_holds(combination, leaves, search) for combination in combinations)
 
@@ -387,32 +387,53 @@ def _combinations(
     return combinations
 
 
-def _flatten(payload: dict, paths: set[str], budget: Budget) -> dict[str, list[tuple[Any, Membership]]]:
-    """The payload's scalar values on the wanted paths, each with the array elements it sits in.
+class EventValues:
+    """A payload's scalar values by path, each with the array elements it sits in, read once per path.
 
-    Every key and element of a container on the way is looked at, so each is a step, charged on entering it.
+    An array is numbered by where it sits (its keys and indexes from the root), so values read for two paths at
+    different times agree on the arrays they share. Reading charges the budget of the filter that first needs
+    the path a step for every key and element of each container on the way, before looking at them.
     """
-    prefixes = {path[:index] for path in paths for index, char in enumerate(path) if char == "."}
-    found: dict[str, list[tuple[Any, Membership]]] = defaultdict(list)
-    arrays = count()
 
-    def walk(node: Any, path: str, membership: Membership) -> None:
-        if isinstance(node, dict | list):
-            budget.charge(len(node))
-        if isinstance(node, dict):
-            for key, child in node.items():
-                deeper = _join(path, key)
-                if deeper in paths or deeper in prefixes:
-                    walk(child, deeper, membership)
-        elif isinstance(node, list):
-            array = next(arrays)
-            for index, item in enumerate(node):
-                walk(item, path, (*membership, (array, index)))
-        elif path in paths:
-            found[path].append((node, membership))
+    def __init__(self, payload: dict) -> None:
+        self.payload = payload
+        self._values: dict[str, list[tuple[Any, Membership]]] = {}
+        self._weights: dict[str, int] = {}
+        self._arrays: dict[tuple, int] = {}
 
-    walk(payload, "", ())
-    return found
+    def on(self, path: str, budget: Budget) -> list[tuple[Any, Membership]]:
+        if path not in self._values:
+            self._values[path] = self._read(path, budget)
+        return self._values[path]
+
+    def weight(self, path: str, budget: Budget) -> int:
+        """Steps to compare the path's values with one entry: one a value, and one per CHARS_PER_STEP of a string."""
+        if path not in self._weights:
+            values = self.on(path, budget)
+            self._weights[path] = sum(1 + len(v) // CHARS_PER_STEP if isinstance(v, str) else 1 for v, _ in values)
+        return self._weights[path]
+
+    def _read(self, path: str, budget: Budget) -> list[tuple[Any, Membership]]:
+        prefixes = {path[:index] for index, char in enumerate(path) if char == "."}
+        found: list[tuple[Any, Membership]] = []
+
+        def walk(node: Any, where: str, position: tuple, membership: Membership) -> None:
+            if isinstance(node, dict | list):
+                budget.charge(len(node))
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    deeper = _join(where, key)
+                    if deeper == path or deeper in prefixes:
+                        walk(child, deeper, (*position, key), membership)
+            elif isinstance(node, list):
+                array = self._arrays.setdefault(position, len(self._arrays))
+                for index, item in enumerate(node):
+                    walk(item, where, (*position, index), (*membership, (array, index)))
+            elif where == path:
+                found.append((node, membership))
+
+        walk(self.payload, "", (), ())
+        return found
 
 
 # ------------------------------------------------------------------------ one alternative: a search over arrays
@@ -432,33 +453,23 @@ class _Field:
 
 
 class _Leaves:
-    """The event's values on each path, and each leaf's matching ones, compared once however many alternatives
-    $or copied the leaf into; the comparisons are charged before they are made."""
+    """One call's view of the event: each leaf's matching values, compared once however many alternatives $or
+    copied the leaf into; the comparisons are charged before they are made."""
 
-    def __init__(self, fields: dict[str, list[tuple[Any, Membership]]], budget: Budget) -> None:
-        self.fields, self.budget = fields, budget
+    def __init__(self, event: EventValues, budget: Budget) -> None:
+        self.event, self.budget = event, budget
         self._picks: dict[tuple[str, int], set[Membership]] = {}
-        self._weights: dict[str, int] = {}
 
     def values(self, path: str) -> list[tuple[Any, Membership]]:
-        return self.fields.get(path, [])
+        return self.event.on(path, self.budget)
 
     def picks(self, path: str, entries: list) -> set[Membership]:
         """Where the path's values matching one of the entries sit; a leaf is one list, shared by its copies."""
         key = (path, id(entries))
         if key not in self._picks:
-            values = self.values(path)
-            self.budget.charge(self._weight(path) * _check_leaf(entries, path))
-            self._picks[key] = {membership for value, membership in values if _leaf_matches(entries, value)}
+            self.budget.charge(self.event.weight(path, self.budget) * _check_leaf(entries, path))
+            self._picks[key] = {membership for value, membership in self.values(path) if _leaf_matches(entries, value)}
         return self._picks[key]
-
-    def _weight(self, path: str) -> int:
-        """Steps to compare the path's values with one entry: one a value, and one per CHARS_PER_STEP of a string."""
-        if path not in self._weights:
-            self._weights[path] = sum(
-                1 + len(value) // CHARS_PER_STEP if isinstance(value, str) else 1 for value, _ in self.values(path)
-            )
-        return self._weights[path]
 
 
 def _leaf_matches(entries: list, value: Any) -> bool:
