@@ -38,7 +38,8 @@ the search has a budget, MAX_SEARCH_STEPS (about 0.1 s; an ordinary filter spend
 
 All of a call's work is charged, before it is done, to a Budget (MAX_FILTER_STEPS unless the caller gives a
 smaller share): a step is one node of the event read, one event value compared with one filter entry (a string
-costing one more step per CHARS_PER_STEP characters), one place an alternative looks at, or one search step.
+costing one more step per CHARS_PER_STEP characters), one search step, or PLACE_STEPS for each place an
+alternative looks at (where a value sits: the array elements it sits in).
 An alternative's fields are taken fewest values first, so one with nothing to match fails it before the others
 are compared. Past its budget `matches` raises FilterTooComplex rather than guess; the fan-out then treats the
 webhook as matching and logs it (matching.py). That fails open, on purpose: a filter only narrows a webhook's own
@@ -66,6 +67,7 @@ NUMERIC_LIMIT = 5.0e9
 MAX_SEARCH_STEPS = 100_000
 # One call's work; about 0.2 s of one core at its costliest (cidr), `python -m bench filters`.
 MAX_FILTER_STEPS = 200_000
+PLACE_STEPS = 4  # an alternative regroups each place its fields' values sit in four times (_narrowed, _independent)
 CHARS_PER_STEP = 64  # a string compares at tens of characters per step: str.lower, find and == all read it
 
 OR = "$or"
@@ -492,7 +494,7 @@ def _combination_holds(combination: dict[str, list], leaves: _Leaves, search: Bu
         elif values:
             wanted.append((picks, {membership for _, membership in values}))
         # else it is absent whatever the other fields choose, so it needs no search
-    leaves.budget.charge(sum(len(picks) + len(present or ()) for picks, present in wanted))  # each place looked at
+    leaves.budget.charge(PLACE_STEPS * sum(len(picks) + len(present or ()) for picks, present in wanted))
     searched = _narrowed(wanted)
     if any(not field.picks and field.present is None for field in searched):
         return False  # no value and no absence: fails before any search
@@ -634,16 +636,10 @@ def _entry_matches(entry: Any, value: Any) -> bool:
 
 
 def _same(expected: Any, value: Any) -> bool:
-    """Equal as JSON text: 5 is not 5.0, true is not 1, 0.0 is not -0.0."""
-    if _kind(expected) != _kind(value) or expected != value:
+    """Equal as JSON text: 5 is not 5.0, true is not 1, 0.0 is not -0.0 (JSON's types are Python's exactly)."""
+    if expected != value or type(expected) is not type(value):
         return False
     return not isinstance(value, float) or math.copysign(1, expected) == math.copysign(1, value)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    return "str" if isinstance(value, str) else type(value).__name__
 
 
 def _is_number(value: Any) -> bool:
@@ -710,8 +706,9 @@ def _anything_but(operand: Any, value: Any) -> bool:
         [(name, excluded)] = operand.items()
         excluded = excluded if isinstance(excluded, list) else [excluded]
         return not any(_EXCLUDERS[name](item, value) for item in excluded)
-    excluded = operand if isinstance(operand, list) else [operand]
-    return not any(_same(item, value) for item in excluded)
+    if isinstance(operand, list):
+        return not any(_same(item, value) for item in operand)
+    return not _same(operand, value)
 
 
 def _numeric(operand: list, value: Any) -> bool:
