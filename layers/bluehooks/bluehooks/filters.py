@@ -401,12 +401,32 @@ class EventValues:
         self.payload = payload
         self._values: dict[str, list[tuple[Any, Membership]]] = {}
         self._weights: dict[str, int] = {}
+        self._reaches: dict[str, bool] = {}
         self._arrays: dict[tuple, int] = {}
 
     def on(self, path: str, budget: Budget) -> list[tuple[Any, Membership]]:
         if path not in self._values:
             self._values[path] = self._read(path, budget)
         return self._values[path]
+
+    def reaches(self, path: str, budget: Budget) -> bool:
+        """False when no value can sit on the path, found without reading arrays: a dict on the way lacks it."""
+        if path not in self._reaches:
+            self._reaches[path] = self._probe(path, budget)
+        return self._reaches[path]
+
+    def _probe(self, path: str, budget: Budget) -> bool:
+        prefixes = {path[:index] for index, char in enumerate(path) if char == "."}
+        frontier: list[tuple[Any, str]] = [(self.payload, "")]
+        while frontier:
+            node, where = frontier.pop()
+            if isinstance(node, list) or (where == path and not isinstance(node, dict)):
+                return True  # a value, or an array that may hold some
+            if isinstance(node, dict):
+                budget.charge(len(node))
+                deeper = ((child, _join(where, key)) for key, child in node.items())
+                frontier.extend((child, at) for child, at in deeper if at == path or at in prefixes)
+        return False
 
     def weight(self, path: str, budget: Budget) -> int:
         """Steps to compare the path's values with one entry: one a value, and one per CHARS_PER_STEP of a string."""
@@ -465,6 +485,9 @@ class _Leaves:
     def values(self, path: str) -> list[tuple[Any, Membership]]:
         return self.event.on(path, self.budget)
 
+    def reaches(self, path: str) -> bool:
+        return self.event.reaches(path, self.budget)
+
     def picks(self, path: str, entries: list) -> set[Membership]:
         """Where the path's values matching one of the entries sit; a leaf is one list, shared by its copies."""
         key = (path, id(entries))
@@ -484,6 +507,8 @@ def _combination_holds(combination: dict[str, list], leaves: _Leaves, search: Bu
     Fields with the fewest values come first: one with nothing to match fails the alternative before the others
     are compared (a field no event value reaches costs nothing).
     """
+    if any({"exists": False} not in entries and not leaves.reaches(path) for path, entries in combination.items()):
+        return False  # a field no value reaches, before reading the others' values
     wanted = []
     for path, entries in sorted(combination.items(), key=lambda item: len(leaves.values(item[0]))):
         values, picks = leaves.values(path), leaves.picks(path, entries)
