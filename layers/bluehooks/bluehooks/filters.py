@@ -24,7 +24,7 @@ Limits, refused by `validate` so that one filter cannot slow the fan-out for eve
 - MAX_COMBINATIONS = 64: alternatives once every `$or` is multiplied out, as EventBridge compiles them.
 - MAX_CONDITIONS = 512: fields summed over those alternatives. Each leaf compares the event's values once however
   many alternatives share it, but each alternative looks at its fields' matching values again, so a filter costs
-  at most (MAX_VALUES + MAX_CONDITIONS) steps per event value on its paths.
+  at most MAX_VALUES + PLACE_STEPS * MAX_CONDITIONS steps per event value on its paths, besides reading them.
 - Bounds in `numeric` lie within ±5.0e9, the range EventBridge documents for numeric matching.
 - A `cidr` prefix length is at most 31 (IPv4) or 127 (IPv6): event-ruler refuses /32 and /128.
 
@@ -39,12 +39,12 @@ the search has a budget, MAX_SEARCH_STEPS (about 0.1 s; an ordinary filter spend
 All of a call's work is charged, before it is done, to a Budget (MAX_FILTER_STEPS unless the caller gives a
 smaller share): a step is one node of the event read, one event value compared with one filter entry (a string
 costing one more step per CHARS_PER_STEP characters), one search step, or PLACE_STEPS for each place an
-alternative looks at (where a value sits: the array elements it sits in).
-An alternative's fields are taken fewest values first, so one with nothing to match fails it before the others
-are compared. Past its budget `matches` raises FilterTooComplex rather than guess; the fan-out then treats the
-webhook as matching and logs it (matching.py). That fails open, on purpose: a filter only narrows a webhook's own
-events, it is not a security boundary, and one filter timing out the fan-out would cost every webhook of the
-company the event.
+alternative looks at (where a value sits: the array elements it sits in). A field that no value can reach fails
+its alternative before any array is read, and the others are taken fewest values first, so one with nothing to
+match fails it before the rest are compared. Past its budget `matches` raises FilterTooComplex rather than
+guess; the fan-out then treats the webhook as matching and logs it (matching.py). That fails open, on purpose: a
+filter only narrows a webhook's own events, it is not a security boundary, and one filter timing out the fan-out
+would cost every webhook of the company the event.
 """
 
 import ipaddress
@@ -65,7 +65,7 @@ MAX_COMBINATIONS = 64
 MAX_CONDITIONS = 512
 NUMERIC_LIMIT = 5.0e9
 MAX_SEARCH_STEPS = 100_000
-# One call's work; about 0.2 s of one core at its costliest (cidr), `python -m bench filters`.
+# One call's work at most: about 0.1 s of one core at the costliest steps, ~0.5 µs each (`python -m bench filters`).
 MAX_FILTER_STEPS = 200_000
 PLACE_STEPS = 4  # an alternative regroups each place its fields' values sit in four times (_narrowed, _independent)
 CHARS_PER_STEP = 64  # a string compares at tens of characters per step: str.lower, find and == all read it
