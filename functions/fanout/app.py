@@ -75,4 +75,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return fanout.reject(event, str(exc))
     result = fan_out_once(key=blue_event.key, event=blue_event)
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
+    # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.matching).
+    metrics.add_metric(name="FiltersUndecided", unit=MetricUnit.Count, value=result.get("undecided", 0))
     return result
