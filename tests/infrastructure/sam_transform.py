@@ -1,7 +1,8 @@
 """What CloudFormation does with a packaged template before it creates resources, with AWS's own code.
 
-Run by the SAM CLI's Python (.venv-sam): `python sam_transform.py PACKAGED_TEMPLATE` with the parameter
-values as a JSON object on stdin; prints the processed template (JSON). CloudFormation runs the
+Run by the SAM CLI's Python (.venv-sam): `python sam_transform.py PACKAGED_TEMPLATE` with a JSON list of
+parameter sets on stdin (values by name, pseudo parameters included); prints the processed template of
+each set, as a JSON list. CloudFormation runs the
 template's transforms in the order listed: AWS::LanguageExtensions (here, the SAM CLI's implementation of
 it), then AWS::Serverless-2016-10-31 (samtranslator, the code of SAM's hosted transform).
 """
@@ -24,10 +25,13 @@ class NoManagedPolicies:
 def main() -> None:
     with open(sys.argv[1]) as packaged:
         template = yaml_parse(packaged.read())
-    parameters = json.load(sys.stdin)
+    print(json.dumps([processed(template, parameters) for parameters in json.load(sys.stdin)]))
+
+
+def processed(template: dict, parameters: dict) -> dict:
     expanded = expand_language_extensions(template, parameters, enabled=True).expanded_template
     expanded["Transform"] = [name for name in expanded["Transform"] if name != "AWS::LanguageExtensions"]
-    print(json.dumps(transform(expanded, parameters, NoManagedPolicies())))
+    return transform(expanded, parameters, NoManagedPolicies())
 
 
 if __name__ == "__main__":
