@@ -29,6 +29,8 @@ PARAMETER_OVERRIDES = {
     "EVENT_BUS_NAME": ("EventBusName", None),
     "EXISTING_EVENT_BUS_NAME": ("ExistingEventBusName", None),
     "SECRET_ROTATION_OVERLAP_SECONDS": ("SecretRotationOverlapSeconds", None),
+    "MAX_TOKEN_LIFETIME_SECONDS": ("MaxTokenLifetimeSeconds", None),
+    "CONSOLE_FRAME_ANCESTORS": ("ConsoleFrameAncestors", None),
     "DISABLE_AFTER_FAILING_SECONDS": ("DisableAfterFailingSeconds", None),
     "DELIVERY_LOG_RETENTION_DAYS": ("DeliveryLogRetentionDays", None),
     "PROBE_INTERVAL_SECONDS": ("ProbeIntervalSeconds", None),

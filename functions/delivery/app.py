@@ -8,6 +8,7 @@ queue's maxReceiveCount bounds how often that may happen.
 """
 
 import asyncio
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -25,6 +26,7 @@ from bluehooks.config import settings
 from bluehooks.delivery import Deliverer, disabled_event
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
+from bluehooks.observability import invocation_logging
 from bluehooks.outbound import pinned_session
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
@@ -99,7 +101,11 @@ def deliver(record: SQSRecord, remaining_ms: int) -> str:
 async def deliver_async(record: SQSRecord, lambda_context: Any) -> None:
     remaining_ms = lambda_context.get_remaining_time_in_millis()
     try:
-        counted = await asyncio.get_running_loop().run_in_executor(records_pool, deliver, record, remaining_ms)
+        # In a copy of this invocation's context: the record's log lines carry the invocation's keys.
+        in_context = contextvars.copy_context().run
+        counted = await asyncio.get_running_loop().run_in_executor(
+            records_pool, in_context, deliver, record, remaining_ms
+        )
     except Exception as exc:
         logger.exception(
             "record not done: it is queued again, its attempt unused", extra={"messageId": record.message_id}
@@ -141,7 +147,7 @@ def _back_off(record: SQSRecord) -> None:
         logger.exception("could not set the backoff", extra={"messageId": record.message_id})
 
 
-@logger.inject_lambda_context
+@invocation_logging(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from bluehooks.config import settings
 from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept
 from bluehooks.models import EventDetail
+from bluehooks.observability import invocation_logging
 from bluehooks.store import WebhookStore
 
 logger = Logger()
@@ -62,7 +63,7 @@ def fan_out_once(key: dict[str, str], event: AcceptedEvent) -> dict[str, Any]:
     return fanout.fan_out(event)
 
 
-@logger.inject_lambda_context
+@invocation_logging(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -26,6 +26,18 @@ TRANSIENT = {
     "AWS::SNS::Subscription",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
+    # Static egress (EgressMode=StaticIps): a network. Its Elastic IPs are addresses receivers allow, not data.
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::Route",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::EIP",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::VPCEndpoint",
 }
 
 

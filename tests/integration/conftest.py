@@ -76,7 +76,8 @@ def company() -> str:
 
 
 def token(company: str, role: str = "ADMIN", sub: str = "user-1", **claims: Any) -> str:
-    claims = {"sub": sub, "company": company, "role": role, "exp": int(time.time()) + 600, **claims}
+    issued = int(time.time())
+    claims = {"sub": sub, "company": company, "role": role, "iat": issued, "exp": issued + 600, **claims}
     return jwt.encode(
         {name: value for name, value in claims.items() if value is not None}, JWT_SECRET, algorithm="HS256"
     )

@@ -94,7 +94,7 @@ def test_clearing_the_name_names_it_after_its_host(api):
     [
         ({"enabled": None}, "enabled"),
         ({"events": ["NOPE"]}, "NOPE"),
-        ({"secret": "new-secret-123"}, "secret"),
+        ({"secret": "new-secret-123456"}, "secret"),
         ({"companyId": "other"}, "companyId"),
         ({"url": "ftp://93.184.216.34/"}, "scheme"),
     ],
@@ -252,7 +252,18 @@ def test_the_content_type_is_case_insensitive(api):
     assert status == 201
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/jsonx", ""])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/jsonx",
+        "",
+        "application/json; charset=utf-16",
+        'application/json; charset="latin-1"',
+        "application/json;charset=UTF-8;charset=utf-32",
+        "application/json; charset = utf-16",
+    ],
+)
 def test_every_415_has_a_message(api, content_type):
     status, body = api("POST", "/webhooks", b'{"url": "x"}', headers={"Content-Type": content_type})
     assert status == 415 and "application/json" in body["message"]

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+# template.yaml's ConsoleFrameAncestors: origins only, so nothing else can reach the CSP header.
+FRAME_ANCESTORS = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?( https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$"
 DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
 
 
@@ -54,6 +56,10 @@ class Settings(BaseModel):
     jwt_secret_parameter: str = Field(alias="JWT_SECRET_PARAMETER")
     jwt_issuer: Optional = Field(default=None, alias="JWT_ISSUER")
     jwt_audience: Optional = Field(default=None, alias="JWT_AUDIENCE")
+    console_frame_ancestors: Annotated[str, Field(pattern=FRAME_ANCESTORS)] = Field(
+        default="", alias="CONSOLE_FRAME_ANCESTORS"
+    )
+    max_token_lifetime_seconds: int = Field(default=86400, ge=60, alias="MAX_TOKEN_LIFETIME_SECONDS")
     secrets_key_id: str = Field(alias="SECRETS_KEY_ID")
     secret_rotation_overlap_seconds: int = Field(default=86400, ge=0, alias="SECRET_ROTATION_OVERLAP_SECONDS")
     delivery_timeout_seconds: float = Field(default=7, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")

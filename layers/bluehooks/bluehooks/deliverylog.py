@@ -31,6 +31,7 @@ BY_CREATED = "ByCreated"
 REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
 READ_ITEMS, READ_PAGES = 100, 5  # the most a filtered page of the log reads: 500 items
 DELIVERY_ID = re.compile(r"^msg_[a-z0-9]{16,64}$")
+CREATED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # timestamps.iso's form, as stored
 
 
 class LoggedDelivery(Delivery):
@@ -198,21 +199,27 @@ def _encode_cursor(last: dict[str, Any] | LoggedDelivery) -> str:
 def _decode_cursor(cursor: str, since: str | None) -> dict[str, str]:
     """Only the position within this webhook's log: the partition always comes from the caller."""
     try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = jsonlimits.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if _is_position(position) and not (since and position["createdAt"] < since):
             return position
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error):  # UnacceptableJson is a ValueError
         pass
     raise Refused("cursor is not one this API returned (for this query)")
 
 
 def _is_position(position: Any) -> bool:
+    """Exactly what _encode_cursor writes: any other JSON, of any type, is not a position."""
     if not isinstance(position, dict) or set(position) != {"sk", "createdAt"}:
         return False
-    if not isinstance(position["sk"], str) or not DELIVERY_ID.match(position["sk"]):
+    sk, created = position["sk"], position["createdAt"]
+    return isinstance(sk, str) and isinstance(created, str) and bool(DELIVERY_ID.fullmatch(sk) and _iso(created))
+
+
+def _iso(created: str) -> bool:
+    if not CREATED_AT.fullmatch(created):
         return False
     try:
-        parse(position["createdAt"])
-    except (TypeError, ValueError):
+        parse(created)  # the form alone lets month 13 through
+    except ValueError:
         return False
     return True
