@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from devstack.emulator import Emulator
-from tests.infrastructure.deploy import Project
+from tests.infrastructure.deploy import SAM, Project
 from tests.receiver import free_port
 
 # A file of the layer only: no function's own code changes with it.
@@ -22,6 +22,8 @@ class Packaged:
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory) -> Packaged:
+    if not SAM.exists():
+        pytest.fail("no SAM CLI (.venv-sam): run `make template` first (make test does)")
     emulator = Emulator(free_port())
     try:
         project = Project(tmp_path_factory.mktemp("project"), emulator.url, "sam-artifacts")
