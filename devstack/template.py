@@ -135,6 +135,8 @@ class LocalStack:
         if key == "Fn::FindInMap":
             mapping, top, second = (str(self.resolve(part)) for part in arg)
             return self.template["Mappings"][mapping][top][second]
+        if key == "Fn::ToJsonString":  # AWS::LanguageExtensions': compact JSON of the resolved value
+            return json.dumps(self.resolve(arg), separators=(",", ":"))
         if key == "Fn::Length":
             return len(self.resolve(arg))
         if key == "Fn::Select":
