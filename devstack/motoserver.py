@@ -30,6 +30,7 @@ from moto.server import main
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
+from devstack.faults import FAULTS_PATH, faults
 from devstack.iam import Grant, Request, check, decide
 from devstack.iamcalls import requests
 
@@ -52,6 +53,8 @@ def receive_message(self: SQSBackend, queue_name: str, *args, **kwargs):
         raise InflightLimitReached(queue_name)
     messages = _receive_message(self, queue_name, *args, **kwargs)
     _request.received = len(messages)
+    if getattr(_request, "role", None) or queue_name.endswith("-tap"):  # an event source's receive
+        faults.duplicates(queue_name, messages)
     return messages
 
 
@@ -132,6 +135,8 @@ def counted(app, environ: dict, start_response) -> list[bytes]:
     CALLS_PATH and IAM_PATH itself."""
     if environ.get("PATH_INFO") == CALLS_PATH:
         return _json(start_response, calls.snapshot())
+    if environ.get("PATH_INFO") == FAULTS_PATH:
+        return faults.answer(start_response)
     body = _body(environ)
     if environ.get("PATH_INFO") == IAM_PATH:
         if environ["REQUEST_METHOD"] == "POST":
@@ -141,6 +146,11 @@ def counted(app, environ: dict, start_response) -> list[bytes]:
     service, action, parameters = described(environ, body)
     if denial := iam.denial(environ, service, action, parameters):
         return denial(start_response)
+    _request.role = iam.role(environ)
+    if _request.role:  # AWS's faults, where the knobs ask for them (devstack.faults), on the functions' calls
+        faults.brownout(service)
+        if throttled := faults.throttle(service, start_response):
+            return throttled
     _request.received = None  # set by receive_message, in this thread
     response = app(environ, start_response)
     try:
@@ -210,6 +220,11 @@ class Enforcer:
                 for key, policy, index, request in sorted(self.used)
             ]
             return {"roles": self.installed, "used": used}
+
+    def role(self, environ: dict) -> str | None:
+        """The access key of the role that signed the request; None for any other key."""
+        credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return credential.group(1) if credential and credential.group(1) in self.principals else None
 
     def denial(self, environ: dict, service: str, action: str, parameters: dict):
         """None when the call may go on; else what answers it (AccessDenied in the protocol's shape)."""
