@@ -10,7 +10,10 @@ export SAM_CLI_TELEMETRY := 0
 .PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
 	sam-local-check
 
-run: $(VENV)/.installed  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
+# The local stack enforces IAM with the roles SAM's transform generates: it runs in the SAM venv.
+STACK_VENVS := $(VENV)/.installed $(SAM_VENV)/.installed
+
+run: $(STACK_VENVS)  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
 	SAM_ENV_FILE=$${SAM_ENV_FILE-env.json} $(BIN)/python -m devstack
 
 test: lint template pytest sam-local-check  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
@@ -25,13 +28,13 @@ template: $(SAM_VENV)/.installed
 	$(SAM_BIN)/sam validate --lint
 	$(SAM_BIN)/sam build --parallel
 
-pytest: $(VENV)/.installed
+pytest: $(STACK_VENVS)
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
+bench: $(STACK_VENVS)
 	$(BIN)/python -m bench
 
-chaos: $(VENV)/.installed  ## the chaos ledger, long: thousands of events, faults everywhere
+chaos: $(STACK_VENVS)  ## the chaos ledger, long: thousands of events, faults everywhere
 	CHAOS_EVENTS=$(or $(CHAOS_EVENTS),2000) $(BIN)/python -m pytest tests/e2e/test_chaos.py -s -p no:cacheprovider
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
@@ -40,7 +43,7 @@ token: $(VENV)/.installed  ## a development bearer token for the local stack
 # A developer's first minutes (README, "The two commands"): a checked tour on a stack of its own, and a
 # receiver on the running `make run` stack, e.g. make listen LISTEN_ARGS="--events TODO_CREATED --project p1"
 .PHONY: demo listen
-demo: $(VENV)/.installed  ## a scripted scenario on a local stack of its own; exits 0 only if every outcome is as expected
+demo: $(STACK_VENVS)  ## a scripted scenario on a local stack of its own; exits 0 only if every outcome is as expected
 	$(BIN)/python -m devstack.demo
 
 listen: $(VENV)/.installed  ## like `stripe listen`: a receiver with its own webhook; prints and verifies each delivery

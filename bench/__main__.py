@@ -4,6 +4,8 @@
   receiver, against the floor of a plain POST of the same body from this process.
 - burst: N events put at once, until all N deliveries arrived.
 - signing: both signature headers for a 4 KiB body, against one bare HMAC-SHA256.
+- filters: the worst a company's filters cost one event, per KB, before and after the budget, beside json.loads
+  (bench/filters.py).
 - fan-out: one event to 1, 100, 1,000 and 10,000 matching webhooks, with and without filters:
   items read, SQS calls and time per event, against the floor of the same SendMessageBatch
   calls made bare, in the same run.
@@ -12,7 +14,8 @@
 - cost: AWS calls per delivered event and their price per million events (bench/cost.py).
 - coldstart: each function's init beside a bare boto3 init, in fresh interpreters (bench/coldstart.py).
 
-`python -m bench fanout` runs one section (signing, coldstart, delivery, fanout, cost, engine); no argument runs all.
+`python -m bench fanout` runs one section (signing, filters, coldstart, delivery, fanout, cost, engine); no
+argument runs all.
 The stack runs with a 2 s delivery deadline and retries an hour apart, so that the benches' own
 failed attempts do not come back while they measure.
 """
@@ -226,11 +229,15 @@ def main() -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the handlers it loads would print EMF lines
     sys.path.insert(0, "layers/bluehooks")
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
-    sections = sys.argv[1:] or ["signing", "coldstart", "delivery", "fanout", "cost", "engine"]
+    sections = sys.argv[1:] or ["signing", "filters", "coldstart", "delivery", "fanout", "cost", "engine"]
     os.environ.setdefault("DELIVERY_TIMEOUT_SECONDS", "2")
     os.environ.setdefault("RETRY_SCHEDULE", "0,3600,3600")
     if "signing" in sections:
         signing()
+    if "filters" in sections:  # pure CPU, before the stack starts
+        from bench.filters import filters_bench
+
+        filters_bench()
     if "coldstart" in sections:  # before the stack starts: its pollers would share the CPU
         coldstart()
     running = Running(Settings.from_env({**os.environ, "API_PORT": str(free_port()), "AWS_PORT": str(free_port())}))

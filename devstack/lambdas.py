@@ -2,7 +2,9 @@
 
 Each instance is a separate import of the function's module, as each Lambda execution
 environment is, so module-level state (clients, resolvers, batch processors) is never
-shared by two invocations running at the same time.
+shared by two invocations running at the same time. Each runs in a Sandbox of its own
+(devstack.sandbox): its AWS calls are signed as the function's role, and once Lambda would have
+killed it (its timeout) none of its calls leaves the process any more.
 """
 
 import importlib.util
@@ -15,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from devstack import sandbox as sandboxes
+from devstack.sandbox import Sandbox, inside, run_in
 
 
 @dataclass
@@ -100,18 +105,26 @@ class FunctionPool:
         instances: int,
         timeout: float,
         prepare: Callable[[str, Callable], Callable] | None = None,
+        access_key: str | None = None,
     ):
         self.name = name
         self.timeout = timeout
         prepare = prepare or (lambda _name, handler: handler)
-        self._load = lambda: prepare(name, load_handler(path, function, layer_paths))
-        self._idle: queue.Queue[Callable] = queue.Queue()
+        self._prepare = lambda: prepare(name, load_handler(path, function, layer_paths))
+        self.access_key = access_key  # the function's role's (devstack.roles): its calls act as the role
+        sandboxes.install()
+        self._idle: queue.Queue[tuple[Callable, Sandbox]] = queue.Queue()
         for _ in range(instances):
             self._idle.put(self._load())
 
+    def _load(self) -> tuple[Callable, Sandbox]:
+        """A new instance: its module imported inside its sandbox (import-time clients and threads are its own)."""
+        with inside(Sandbox(self.name, self.access_key)) as sandbox:
+            return self._prepare(), sandbox
+
     def invoke(self, event: dict[str, Any], request_id: str | None = None) -> Any:
         """One invocation; the retries of an asynchronous invocation share its request id."""
-        handler = self._idle.get()
+        handler, sandbox = self._idle.get()
         context = LambdaContext(self.name, self.timeout)
         if request_id:
             context.aws_request_id = request_id
@@ -123,14 +136,15 @@ class FunctionPool:
             except BaseException as exc:  # handed to the caller, as Lambda reports a function error
                 outcome["error"] = exc
 
-        worker = threading.Thread(target=run, name=f"{self.name}-invocation", daemon=True)
-        worker.start()
+        worker = run_in(sandbox, threading.Thread(target=run, name=f"{self.name}-invocation", daemon=True))
         worker.join(self.timeout)
-        invocations.add(self.name, time.monotonic() - context.started, worker.is_alive() or "error" in outcome)
         if worker.is_alive():
-            self._idle.put(self._load())  # the stuck copy is abandoned, as Lambda kills its environment
+            sandbox.freeze()  # from now on its calls fail; the copy is abandoned, as Lambda kills its environment
+        invocations.add(self.name, time.monotonic() - context.started, not sandbox.alive or "error" in outcome)
+        if not sandbox.alive:
+            self._idle.put(self._load())
             raise FunctionTimedOut(f"{self.name} timed out after {self.timeout:g} s")
-        self._idle.put(handler)
+        self._idle.put((handler, sandbox))
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]

@@ -4,6 +4,11 @@ SQS: a standard queue holds at most SQS_INFLIGHT_LIMIT in-flight messages (recei
 deleted; AWS: about 120,000); past it, ReceiveMessage fails with OverLimit for every consumer
 of the queue, as on AWS. Tests scale the limit down to show what a design does when it is hit.
 
+IAM: each function's calls are evaluated against its role's policies (devstack.iam), which the
+local stack installs with POST /_devstack/iam; a call signed with a role's access key that its
+policies do not allow fails with AccessDenied, in AWS's shape. Other keys (the local stack's own,
+a test's) act as the account's administrator. GET /_devstack/iam answers the grants used so far.
+
 Calls: every signed AWS call it serves is counted by service, action and queue or table (what AWS
 would bill: `make bench`'s cost section); GET /_devstack/calls answers the counts so far.
 """
@@ -15,13 +20,19 @@ import os
 import re
 import sys
 import threading
+from dataclasses import asdict
 from functools import partial
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
+
+from devstack.faults import FAULTS_PATH, faults
+from devstack.iam import Grant, Request, check, decide
+from devstack.iamcalls import requests
 
 INFLIGHT_LIMIT = int(os.environ.get("SQS_INFLIGHT_LIMIT", "120000"))
 
@@ -42,6 +53,8 @@ def receive_message(self: SQSBackend, queue_name: str, *args, **kwargs):
         raise InflightLimitReached(queue_name)
     messages = _receive_message(self, queue_name, *args, **kwargs)
     _request.received = len(messages)
+    if getattr(_request, "role", None) or queue_name.endswith("-tap"):  # an event source's receive
+        faults.duplicates(queue_name, messages)
     return messages
 
 
@@ -118,13 +131,26 @@ def entries(parameters: dict) -> int:
 
 
 def counted(app, environ: dict, start_response) -> list[bytes]:
-    """Serves one request with `app`, counting it if it is a signed AWS call; answers CALLS_PATH itself."""
+    """Serves one request with `app`, counting it if it is a signed AWS call that IAM allows; answers
+    CALLS_PATH and IAM_PATH itself."""
     if environ.get("PATH_INFO") == CALLS_PATH:
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [json.dumps(calls.snapshot()).encode()]
+        return _json(start_response, calls.snapshot())
+    if environ.get("PATH_INFO") == FAULTS_PATH:
+        return faults.answer(start_response)
     body = _body(environ)
+    if environ.get("PATH_INFO") == IAM_PATH:
+        if environ["REQUEST_METHOD"] == "POST":
+            iam.install(json.loads(body))
+        return _json(start_response, iam.answer())
     environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
     service, action, parameters = described(environ, body)
+    if denial := iam.denial(environ, service, action, parameters):
+        return denial(start_response)
+    _request.role = iam.role(environ)
+    if _request.role:  # AWS's faults, where the knobs ask for them (devstack.faults), on the functions' calls
+        faults.brownout(service)
+        if throttled := faults.throttle(service, start_response):
+            return throttled
     _request.received = None  # set by receive_message, in this thread
     response = app(environ, start_response)
     try:
@@ -137,6 +163,11 @@ def counted(app, environ: dict, start_response) -> list[bytes]:
         except Exception:
             logging.getLogger("devstack.calls").exception("call not counted: %s %s", service, action)
     return answer
+
+
+def _json(start_response, answer: object) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(answer).encode()]
 
 
 def _body(environ: dict) -> bytes:
@@ -153,6 +184,98 @@ def _count(service: str, action: str, parameters: dict, bytes_in: int, bytes_out
     else:
         detail, items = ("consistent" if parameters.get("ConsistentRead") is True else ""), entries(parameters)
     calls.add((service, action, resource(parameters), detail), items, bytes_in, bytes_out)
+
+
+# -- IAM: each function acts as its role ------------------------------------------------------
+
+IAM_PATH = "/_devstack/iam"
+MAX_USES_RECORDED = 100_000
+_CREDENTIAL = re.compile(r"Credential=([^/]*)/[^/]*/([^/]*)/")
+
+
+class Enforcer:
+    """The roles' policies, by access key; and which grants allowed a call (least privilege, checked by running)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.principals: dict[str, dict] = {}
+        self.installed: dict[str, dict] = {}  # as posted: what GET answers
+        self.used: set[tuple[str, str, int, str]] = set()  # key, policy, statement, request (JSON)
+
+    def install(self, principals: dict[str, dict]) -> None:
+        """{access key: {"arn": the role session's ARN, "grants": [{"policy", "index", "statement"}], ...}}."""
+        compiled = {}
+        for key, principal in principals.items():
+            compiled[key] = {**principal, "grants": [Grant(**grant) for grant in principal["grants"]]}
+            for grant in compiled[key]["grants"]:
+                check(grant.statement)
+        with self.lock:
+            self.installed.update(principals)
+            self.principals.update(compiled)
+
+    def answer(self) -> dict:
+        """The roles as installed, and each grant that allowed a request, with the request (to replay)."""
+        with self.lock:
+            used = [
+                {"key": key, "policy": policy, "index": index, "request": json.loads(request)}
+                for key, policy, index, request in sorted(self.used)
+            ]
+            return {"roles": self.installed, "used": used}
+
+    def role(self, environ: dict) -> str | None:
+        """The access key of the role that signed the request; None for any other key."""
+        credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return credential.group(1) if credential and credential.group(1) in self.principals else None
+
+    def denial(self, environ: dict, service: str, action: str, parameters: dict):
+        """None when the call may go on; else what answers it (AccessDenied in the protocol's shape)."""
+        credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        principal = self.principals.get(credential.group(1)) if credential else None
+        if principal is None:
+            return None
+        try:
+            asked = requests(service, action, parameters, credential.group(2))
+        except Exception:  # a malformed call: IAM sees the action on no resource it can name
+            asked = [Request(f"{service}:{action}", "*")]
+        for request in asked:
+            allowed, grants = decide(principal["grants"], request)
+            if not allowed:
+                return partial(_access_denied, environ, principal["arn"], request, explicit=bool(grants))
+            with self.lock:
+                if len(self.used) >= MAX_USES_RECORDED:  # e.g. one leading key per event: bounded in a long run
+                    continue
+                self.used.update(
+                    (credential.group(1), grant.policy, grant.index, json.dumps(asdict(request), sort_keys=True))
+                    for grant in grants
+                )
+        return None
+
+
+iam = Enforcer()
+
+
+def _access_denied(environ: dict, who: str, request: Request, start_response, explicit: bool) -> list[bytes]:
+    """AccessDenied as AWS answers it: JSON protocols a 400 (SQS, JSON but query-compatible, a 403 whose
+    x-amzn-query-error code botocore reports, "AccessDenied"); the query protocol SQS's XML ErrorResponse."""
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if explicit
+        else (f"because no identity-based policy allows the {request.action} action")
+    )
+    message = f"User: {who} is not authorized to perform: {request.action} on resource: {request.resource} {why}"
+    sqs = request.action.startswith("sqs:")
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        headers = [("Content-Type", environ.get("CONTENT_TYPE") or "application/x-amz-json-1.0")]
+        if sqs:
+            headers.append(("x-amzn-query-error", "AccessDenied;Sender"))
+        start_response("403 Forbidden" if sqs else "400 Bad Request", headers)
+        return [json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException", "message": message}).encode()]
+    start_response("403 Forbidden", [("Content-Type", "text/xml")])
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+        f"<Message>{escape(message)}</Message><Detail/></Error><RequestId>devstack</RequestId></ErrorResponse>"
+    )
+    return [body.encode()]
 
 
 _dispatch = DomainDispatcherApplication.__call__

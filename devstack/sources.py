@@ -37,6 +37,13 @@ def sqs_record(message: dict[str, Any], source: EventSource, region: str) -> dic
     }
 
 
+def credentials(access_key: str | None) -> dict[str, str]:
+    """A client's keyword arguments for signing as the role with this access key (none: the stack's own)."""
+    if access_key is None:
+        return {}
+    return {"aws_access_key_id": access_key, "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+
+
 class Poller(threading.Thread):
     """Long-polls one queue and invokes the function as Lambda's event source mapping does.
 
@@ -44,6 +51,8 @@ class Poller(threading.Thread):
     whatever visibility the function set), the rest are deleted; a crash leaves all of them.
     rule: each tap message is one EventBridge event, invoked asynchronously (retries, then the
     OnFailure destination); it leaves the tap once settled.
+    As on AWS, the SQS source's calls and the OnFailure record act as the function's role (the
+    pool's access key); the tap is Lambda's own queue of asynchronous invocations.
     """
 
     def __init__(
@@ -51,8 +60,9 @@ class Poller(threading.Thread):
     ):
         super().__init__(name=f"poll-{source.function}", daemon=True)
         self.source, self.pool, self.region, self.stop_event = source, pool, region, stop
-        self.sqs = boto3.client("sqs", region_name=region)
-        self.asynchronous = AsyncInvoker(pool, source, self.sqs, region, stop, async_retry_delay)
+        as_role = boto3.client("sqs", region_name=region, **credentials(pool.access_key))
+        self.sqs = as_role if source.kind == "sqs" else boto3.client("sqs", region_name=region)
+        self.asynchronous = AsyncInvoker(pool, source, as_role, region, stop, async_retry_delay)
 
     def run(self) -> None:
         while not self.stop_event.is_set():

@@ -4,6 +4,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 
@@ -11,9 +12,10 @@ from devstack.apigateway import make_server
 from devstack.chaos import Chaos
 from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool
+from devstack.roles import install, roles
 from devstack.samenv import local_flags
 from devstack.sources import Poller
-from devstack.template import EventSource, LocalStack, load_template
+from devstack.template import ROOT, EventSource, LocalStack, load_template
 
 log = logging.getLogger("devstack")
 REGION = "us-east-1"
@@ -29,9 +31,15 @@ PARAMETER_OVERRIDES = {
     "EVENT_BUS_NAME": ("EventBusName", None),
     "EXISTING_EVENT_BUS_NAME": ("ExistingEventBusName", None),
     "SECRET_ROTATION_OVERLAP_SECONDS": ("SecretRotationOverlapSeconds", None),
+    "MAX_TOKEN_LIFETIME_SECONDS": ("MaxTokenLifetimeSeconds", None),
+    "CONSOLE_FRAME_ANCESTORS": ("ConsoleFrameAncestors", None),
     "DISABLE_AFTER_FAILING_SECONDS": ("DisableAfterFailingSeconds", None),
     "DELIVERY_LOG_RETENTION_DAYS": ("DeliveryLogRetentionDays", None),
     "PROBE_INTERVAL_SECONDS": ("ProbeIntervalSeconds", None),
+    "TEST_PINGS_PER_MINUTE": ("TestPingsPerMinute", None),
+    "RETRIES_PER_MINUTE": ("RetriesPerMinute", None),
+    "RECOVERS_PER_MINUTE": ("RecoversPerMinute", None),
+    "MANUAL_DELIVERIES_PER_MINUTE": ("ManualDeliveriesPerMinute", None),
 }
 # One event source mapping or API can run this many invocations of its function at once.
 # The API runs one invocation at a time: Powertools' resolver keeps the current request in a
@@ -64,6 +72,8 @@ class Settings:
     async_retry_delay: float = 1.0
     chaos_rate: float = 0.0  # > 0: inject faults on our side (devstack.chaos), for chaos tests
     chaos_seed: int = 0
+    # Another template than the clone's (tests start the stack on an edited copy, e.g. with a grant removed).
+    template: Path = ROOT / "template.yaml"
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> "Settings":
@@ -75,6 +85,7 @@ class Settings:
             async_retry_delay=float(env.get("ASYNC_RETRY_DELAY_SECONDS", 1.0)),
             chaos_rate=float(env.get("CHAOS_RATE", 0)),
             chaos_seed=int(env.get("CHAOS_SEED", 0)),
+            template=Path(env.get("LOCAL_TEMPLATE", ROOT / "template.yaml")),
         )
 
     @property
@@ -102,7 +113,7 @@ def point_boto3_at(aws_url: str) -> None:
 
 def provision(settings: Settings) -> LocalStack:
     """Create template.yaml's resources on the emulator and export the functions' environment."""
-    stack = LocalStack(load_template(), settings.parameters, REGION)
+    stack = LocalStack(load_template(settings.template), settings.parameters, REGION)
     if host_bus := stack.parameter("ExistingEventBusName"):
         create_host_bus(host_bus)
     stack.provision()
@@ -135,6 +146,8 @@ class Running:
         self.emulator = Emulator(settings.aws_port)
         point_boto3_at(settings.aws_url)
         self.stack = provision(settings)
+        self.roles = roles(self.stack)  # from now on each function acts as its role, and only as it
+        install(settings.aws_url, self.roles)
         self.pollers = []
         for source in self.stack.sources:  # N pollers share N instances, as N concurrent invocations
             count = instances(source)
@@ -152,7 +165,8 @@ class Running:
         path, handler = self.stack.handler_path(function)
         timeout = float(self.stack.resolve(self.stack.function_property(function, "Timeout", 3)))
         prepare = self.chaos.infect if self.chaos else None
-        return FunctionPool(function, path, handler, self.stack.layer_paths(function), instances, timeout, prepare)
+        layers, role = self.stack.layer_paths(function), self.roles[function].name
+        return FunctionPool(function, path, handler, layers, instances, timeout, prepare, access_key=role)
 
     def ready_line(self) -> str:
         stack = self.stack

@@ -28,7 +28,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"  # the two without "Fn::"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -135,6 +135,8 @@ class LocalStack:
         if key == "Fn::FindInMap":
             mapping, top, second = (str(self.resolve(part)) for part in arg)
             return self.template["Mappings"][mapping][top][second]
+        if key == "Fn::ToJsonString":  # AWS::LanguageExtensions': compact JSON of the resolved value
+            return json.dumps(self.resolve(arg), separators=(",", ":"))
         if key == "Fn::Length":
             return len(self.resolve(arg))
         if key == "Fn::Select":

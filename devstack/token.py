@@ -11,7 +11,8 @@ from devstack.stack import DEFAULT_JWT_SECRET
 
 
 def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | None = None, ttl: int = 3600) -> str:
-    claims = {"sub": sub, "company": company, "role": role, "exp": int(time.time()) + ttl}
+    issued = int(time.time())
+    claims = {"sub": sub, "company": company, "role": role, "iat": issued, "exp": issued + ttl}
     if projects:
         claims["projects"] = projects
     return jwt.encode(claims, secret, algorithm="HS256")

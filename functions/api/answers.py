@@ -12,8 +12,10 @@ from bluehooks.errors import (
     Forbidden,
     LimitReached,
     NotFound,
+    NotRedelivered,
     Refused,
     TooLarge,
+    TooManyRequests,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -25,15 +27,17 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
     Refused: HTTPStatus.BAD_REQUEST,
     LimitReached: HTTPStatus.CONFLICT,
+    NotRedelivered: HTTPStatus.CONFLICT,
+    TooManyRequests: HTTPStatus.TOO_MANY_REQUESTS,
     Busy: HTTPStatus.SERVICE_UNAVAILABLE,
     TooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
-def problem(status: HTTPStatus, message: str, **extra: Any) -> Response:
+def problem(status: HTTPStatus, message: str, retry_after: int | None = None, **extra: Any) -> Response:
     """Every error answer: JSON with a human-readable `message` (and, for a 422, the `errors`)."""
-    headers = {"Retry-After": str(Busy.retry_after_seconds)} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -43,7 +47,8 @@ def problem(status: HTTPStatus, message: str, **extra: Any) -> Response:
 
 
 def domain_problem(exc: DomainError) -> Response:
-    return problem(STATUS_OF[type(exc)], str(exc))
+    """A refusal's answer; a Busy or TooManyRequests one says when to try again (`Retry-After`)."""
+    return problem(STATUS_OF[type(exc)], str(exc), retry_after=getattr(exc, "retry_after_seconds", None))
 
 
 def as_proxy_result(response: Response) -> dict[str, Any]:

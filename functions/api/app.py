@@ -7,6 +7,7 @@ unauthenticated caller learns nothing about the schema.
 
 import base64
 import binascii
+import json
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -18,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
-from console import console_router
+from console import console_router, docs_headers
 from delivery_routes import delivery_router
 from webhook_routes import webhook_router
 
@@ -29,8 +30,11 @@ from bluehooks.config import settings
 from bluehooks.deliveries import DeliveryService
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
+from bluehooks.limits import CompanyLimits, Limits
 from bluehooks.management import WebhookService
 from bluehooks.models import Caller, DeliveryMessage, EventType
+from bluehooks.observability import invocation_logging
+from bluehooks.schemas import delivery_schema, example
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
 from bluehooks.vault import SecretVault
@@ -56,6 +60,15 @@ deliveries = DeliveryService(
     webhooks=service,
     log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
     enqueue=lambda messages: send_deliveries(messages),
+    limits=CompanyLimits(
+        dynamodb.Table(config.limits_table),
+        Limits(
+            testPings=config.test_pings_per_minute,
+            retries=config.retries_per_minute,
+            recovers=config.recovers_per_minute,
+            manualDeliveries=config.manual_deliveries_per_minute,
+        ),
+    ),
 )
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -77,7 +90,7 @@ def current_caller() -> Caller:
 
 app.include_router(webhook_router(service, current_caller))
 app.include_router(delivery_router(deliveries, current_caller))
-app.include_router(console_router())
+app.include_router(console_router(config.console_frame_ancestors))
 
 
 @app.exception_handler(DomainError)
@@ -119,8 +132,23 @@ def openapi():
 
 @cache
 def openapi_document() -> str:
-    """Built on first request, not at cold start."""
-    return app.get_openapi_json_schema(title=TITLE, version=__version__, **security())
+    """Built on first request, not at cold start; with what we send receivers as OpenAPI 3.1 `webhooks`."""
+    document = json.loads(app.get_openapi_json_schema(title=TITLE, version=__version__, **security()))
+    document["webhooks"] = {name: delivery_operation(name) for name in EVENT_TYPES}
+    return json.dumps(document)
+
+
+def delivery_operation(event: str) -> dict[str, Any]:
+    body = {"schema": delivery_schema(event), "example": example(event)}
+    return {
+        "post": {
+            "summary": EVENT_TYPES[event],
+            "operationId": f"deliver{event.title().replace('_', '')}",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": body}},
+            "responses": {"2XX": {"description": "Received (any other answer is retried)"}},
+        }
+    }
 
 
 @cache
@@ -139,7 +167,10 @@ def security() -> dict[str, Any]:
 
 @app.get("/event-types", summary="The event catalog", responses=answers(success=(HTTPStatus.OK, list[EventType])))
 def event_types() -> list[EventType]:
-    return [EventType(name=name, description=text) for name, text in EVENT_TYPES.items()]
+    return [
+        EventType(name=name, description=text, schema=delivery_schema(name), example=example(name))
+        for name, text in EVENT_TYPES.items()
+    ]
 
 
 # -- before the resolver ------------------------------------------------------------------------
@@ -155,19 +186,31 @@ def admit(event: dict[str, Any]) -> Caller | None:
     path = event.get("path") or ""
     if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
         key = signing_key(config.jwt_secret_parameter)
-        caller = authenticate(headers.get("authorization"), key, config.jwt_issuer, config.jwt_audience)
+        caller = authenticate(
+            headers.get("authorization"), key, config.jwt_issuer, config.jwt_audience, config.max_token_lifetime_seconds
+        )
     if body:
         text = _text(body, bool(event.get("isBase64Encoded")))
         if len(text.encode()) > MAX_BODY_BYTES:
             raise TooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
-        if headers.get("content-type", "").split(";")[0].strip().lower() != content_types.APPLICATION_JSON:
-            raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+        _require_json(headers.get("content-type", ""))
         try:
             jsonlimits.loads(text)
         except jsonlimits.UnacceptableJson as exc:
             raise Refused(f"the body is {exc}") from None
         _normalize(event, text)
     return caller
+
+
+def _require_json(content_type: str) -> None:
+    """application/json, in UTF-8: the only charset JSON may use between systems (RFC 8259)."""
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != content_types.APPLICATION_JSON:
+        raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    pairs = (parameter.partition("=") for parameter in parameters)
+    charsets = {value.strip().strip('"') for name, _, value in pairs if name.strip() == "charset"}
+    if charsets - {"utf-8"}:
+        raise UnsupportedMediaType("send the body as JSON in UTF-8 (Content-Type: application/json; charset=utf-8)")
 
 
 def _text(body: str, is_base64: bool) -> str:
@@ -187,7 +230,7 @@ def _normalize(event: dict[str, Any], text: str) -> None:
     event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@invocation_logging(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)  # a create or rotate answer holds a secret
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
@@ -196,6 +239,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return as_proxy_result(domain_problem(exc))
     if caller:
         app.append_context(caller=caller)
-    if event.get("path") == "/docs":
-        enable_docs()
-    return app.resolve(event, context)
+    if event.get("path") != "/docs":
+        return app.resolve(event, context)
+    enable_docs()
+    result = app.resolve(event, context)
+    if result["statusCode"] == HTTPStatus.OK:
+        for name, value in docs_headers(result["body"]).items():
+            result["multiValueHeaders"][name] = [value]
+    return result

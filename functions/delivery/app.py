@@ -8,6 +8,7 @@ queue's maxReceiveCount bounds how often that may happen.
 """
 
 import asyncio
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -22,9 +23,11 @@ from botocore.config import Config
 from pydantic import ValidationError
 
 from bluehooks.config import settings
+from bluehooks.deadline import bounded, within
 from bluehooks.delivery import Deliverer, disabled_event
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
+from bluehooks.observability import invocation_logging
 from bluehooks.outbound import pinned_session
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
@@ -35,15 +38,18 @@ logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])  # never requests: no trace headers to subscribers
 metrics = Metrics()
 config = settings()
-# Short socket timeouts and few retries: a record's AWS calls must fit the function's 10 s margin.
+# Short socket timeouts and few retries; and no attempt that would end after the invocation's deadline
+# (bluehooks.deadline): in a brownout the record fails, not the whole batch after its POSTs.
 AWS_CALLS = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
-sqs = boto3.client("sqs", config=AWS_CALLS)
-events = boto3.client("events", config=AWS_CALLS)
+RETURN_SECONDS = 1  # what the handler needs after its records' calls: answering the batch
+sqs = bounded(boto3.client("sqs", config=AWS_CALLS))
+events = bounded(boto3.client("events", config=AWS_CALLS))
 dynamodb = boto3.resource("dynamodb", config=AWS_CALLS)
+bounded(dynamodb.meta.client)
 deliverer = Deliverer(
     store=WebhookStore(dynamodb.Table(config.webhooks_table)),
     log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
-    vault=SecretVault(boto3.client("kms", config=AWS_CALLS), config.secrets_key_id),
+    vault=SecretVault(bounded(boto3.client("kms", config=AWS_CALLS)), config.secrets_key_id),
     session=pinned_session(
         TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets), config.batch_size
     ),
@@ -96,10 +102,19 @@ def deliver(record: SQSRecord, remaining_ms: int) -> str:
     return f"Deliveries{outcome.kind.capitalize()}"
 
 
+def deliver_within(record: SQSRecord, remaining_ms: int) -> str:
+    with within(remaining_ms / 1000 - RETURN_SECONDS):
+        return deliver(record, remaining_ms)
+
+
 async def deliver_async(record: SQSRecord, lambda_context: Any) -> None:
     remaining_ms = lambda_context.get_remaining_time_in_millis()
     try:
-        counted = await asyncio.get_running_loop().run_in_executor(records_pool, deliver, record, remaining_ms)
+        # In a copy of this invocation's context: the record's log lines carry the invocation's keys.
+        in_context = contextvars.copy_context().run
+        counted = await asyncio.get_running_loop().run_in_executor(
+            records_pool, in_context, deliver_within, record, remaining_ms
+        )
     except Exception as exc:
         logger.exception(
             "record not done: it is queued again, its attempt unused", extra={"messageId": record.message_id}
@@ -141,10 +156,11 @@ def _back_off(record: SQSRecord) -> None:
         logger.exception("could not set the backoff", extra={"messageId": record.message_id})
 
 
-@logger.inject_lambda_context
+@invocation_logging(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return async_process_partial_response(
-        event=event, record_handler=deliver_async, processor=processor, context=context
-    )
+    with within(context.get_remaining_time_in_millis() / 1000 - RETURN_SECONDS):  # requeues and backoffs too
+        return async_process_partial_response(
+            event=event, record_handler=deliver_async, processor=processor, context=context
+        )

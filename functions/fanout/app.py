@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from bluehooks.config import settings
 from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept
 from bluehooks.models import EventDetail
+from bluehooks.observability import invocation_logging
 from bluehooks.store import WebhookStore
 
 logger = Logger()
@@ -62,7 +63,7 @@ def fan_out_once(key: dict[str, str], event: AcceptedEvent) -> dict[str, Any]:
     return fanout.fan_out(event)
 
 
-@logger.inject_lambda_context
+@invocation_logging(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -74,4 +75,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return fanout.reject(event, str(exc))
     result = fan_out_once(key=blue_event.key, event=blue_event)
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
+    # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.matching).
+    metrics.add_metric(name="FiltersUndecided", unit=MetricUnit.Count, value=result.get("undecided", 0))
     return result

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from bluehooks.config import settings
 from bluehooks.models import DeliveryMessage
+from bluehooks.observability import invocation_logging
 from bluehooks.scheduling import RetryScheduler
 
 logger = Logger()
@@ -32,7 +33,7 @@ def hop(record: SQSRecord) -> None:
     scheduler.wait(message)
 
 
-@logger.inject_lambda_context
+@invocation_logging(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=hop, processor=processor, context=context)

@@ -9,7 +9,10 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -115,6 +118,29 @@ def put_event(stack, company: str, project: str, title: str) -> None:
     entry = {"Source": "blue", "DetailType": "TODO_CREATED", "EventBusName": "blue-events"}
     result = stack.client("events").put_events(Entries=[{**entry, "Detail": json.dumps(detail)}])
     assert result["FailedEntryCount"] == 0
+
+
+@contextmanager
+def page_server(html: str):
+    """A page on another origin (another loopback port), as an attacker's site would serve it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html.encode())
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def no_horizontal_scroll(page: Page) -> bool:
@@ -399,3 +425,54 @@ def test_the_console_files_are_public_typed_and_nothing_else_is_served(stack):
     assert requests.get(f"{stack.api}/webhooks", timeout=10).status_code == 401  # the API itself is not public
     documented = requests.get(f"{stack.api}/openapi.json", timeout=10).json()["paths"]
     assert not [path for path in documented if "console" in path]
+
+
+def test_a_link_with_another_companys_token_asks_first_and_never_erases_the_remembered_one(stack, page):
+    mine = mint("wayne", "bruce", "ADMIN", SECRET)
+    page.goto(console(stack))
+    page.get_by_label("Bearer token").fill(mine)
+    page.get_by_label("Remember me on this device").check()
+    page.get_by_role("button", name="Open the console").click()
+    expect(page.locator("#who-name")).to_contain_text("company wayne")
+
+    attackers = mint("evil-corp", "mallory", "ADMIN", SECRET)
+    page.goto(f"{console(stack)}#token={attackers}")
+    expect(page.get_by_role("dialog")).to_contain_text("mallory of company evil-corp")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#who-name")).to_contain_text("company wayne")
+    assert page.evaluate("Object.values(localStorage)") == [mine]
+
+    page.goto(f"{console(stack)}#token={attackers}")  # agreed to: this tab only
+    page.get_by_role("button", name="Use the link's token").click()
+    expect(page.locator("#who-name")).to_contain_text("company evil-corp")
+    assert page.evaluate("Object.values(localStorage)") == [mine]
+    page.reload()  # a new visit: the remembered token again
+    expect(page.locator("#who-name")).to_contain_text("company wayne")
+
+
+def test_no_other_site_may_frame_the_console_or_the_docs(stack, page):
+    """ConsoleFrameAncestors is empty by default: a page on another origin gets no console in its iframe."""
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text) if "frame-ancestors" in message.text else None)
+    html = f'<iframe src="{console(stack)}"></iframe><iframe src="{stack.api}/docs"></iframe>'
+    with page_server(html) as other_origin:
+        page.goto(other_origin)
+        expect(page.locator("iframe")).to_have_count(2)
+        deadline = time.monotonic() + 20
+        while len(blocked) < 2 and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+    assert len(blocked) == 2, blocked
+
+
+def test_the_docs_run_under_their_csp(stack, page):
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    response = page.goto(f"{stack.api}/docs")
+    assert "script-src 'sha256-" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("management API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert violations == []

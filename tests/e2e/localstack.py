@@ -41,11 +41,10 @@ class LocalStackProcess:
     def aws(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
 
-    def client(self, service: str):
-        """A client of the stack's emulator (which takes any credentials)."""
-        return boto3.client(
-            service, endpoint_url=self.aws, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-        )
+    def client(self, service: str, **credentials: str):
+        """A client of the stack's emulator: any other key than a role's acts as the account's administrator."""
+        credentials = {"aws_access_key_id": "x", "aws_secret_access_key": "x", **credentials}
+        return boto3.client(service, endpoint_url=self.aws, region_name=REGION, **credentials)
 
     def output(self) -> str:
         return "".join(self.lines)

@@ -1,4 +1,5 @@
-"""The chaos ledger: many events, misbehaving receivers, faults on our side; nothing lost, nothing misdelivered.
+"""The chaos ledger: many events, misbehaving receivers, faults on our side and AWS's (throttles, brownouts,
+duplicate receives and invocations, devstack.faults); nothing lost, nothing misdelivered, no batch timed out.
 
 Short in `make test`; `make chaos` runs it long (CHAOS_EVENTS=2000). Each (event, matching webhook)
 pair must be received, answered 2xx and verified at least once, or end `dead`/`dropped` in the
@@ -39,6 +40,16 @@ SUBSCRIPTIONS = [
 ]
 
 
+# AWS's own faults, injected by the emulator into the functions' calls (devstack.faults).
+AWS_FAULTS = {
+    "AWS_FAULT_THROTTLE_RATE": "0.02",
+    "AWS_FAULT_LATENCY": "dynamodb=0.01:2,sqs=0.01:2,kms=0.02:2,events=0.02:2",
+    "AWS_FAULT_SQS_DUPLICATE_RATE": "0.03",
+    "AWS_FAULT_EVENTBRIDGE_DUPLICATE_RATE": "0.05",
+    "AWS_FAULT_SEED": "5",
+}
+
+
 def matches(subscription, event: dict) -> bool:
     """The test's own reading of the rules (not the product's code)."""
     events, projects, pattern, enabled = subscription
@@ -64,6 +75,7 @@ def chaos():
         ASYNC_RETRY_DELAY_SECONDS="0.5",
         CHAOS_RATE="0.05",
         CHAOS_SEED="7",
+        **AWS_FAULTS,
     )
     yield stack, receiver
     stack.stop()
@@ -198,12 +210,14 @@ def test_every_matching_pair_is_delivered_or_accounted_for(chaos):
         "dead": ended["dead"],
         "dropped": ended["dropped"],
         "skipped (disabled before the event)": ended["skipped"],
-        "unaccounted": len(unaccounted),
+        "lost": len(unaccounted),  # neither delivered nor dead, dropped or skipped with its reason
         "misdelivered": len(unexpected),
         "duplicates": duplicates,
         "receipts": len(receiver.receipts),
         "answers": dict(Counter(r.answered for r in receiver.receipts)),
         "faults injected": dict(Counter(_faults(stack.output()))),
+        "AWS faults injected": requests.get(f"{stack.aws}/_devstack/faults", timeout=10).json(),
+        "batches timed out": stack.output().count("DeliveryFunction timed out after"),
     }
     print("chaos ledger:", json.dumps(totals))
     assert not unexpected, unexpected[:5]
@@ -211,6 +225,9 @@ def test_every_matching_pair_is_delivered_or_accounted_for(chaos):
     assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())  # a duplicate carries the same webhook-id
     assert ended["dead"] + ended["dropped"] + ended["skipped"] + len(delivered) == len(expected)
     assert totals["faults injected"]  # faults were injected on our side
+    kinds = " ".join(totals["AWS faults injected"])
+    assert all(kind in kinds for kind in ("throttled", "slow", "SQS received twice", "EventBridge invoked twice"))
+    assert totals["batches timed out"] == 0  # AWS calls are bounded by the invocation's time (bluehooks.deadline)
 
 
 def _faults(output: str) -> list[str]:

@@ -21,7 +21,9 @@ SECRET = "e2e-jwt-secret-e2e-jwt-secret-e2e"
 
 @pytest.fixture(scope="module")
 def local_stack():
-    stack = LocalStackProcess(WEBHOOKS_JWT_SECRET=SECRET, RETRY_SCHEDULE="0,1,1", DELIVERY_TIMEOUT_SECONDS="2")
+    stack = LocalStackProcess(
+        WEBHOOKS_JWT_SECRET=SECRET, RETRY_SCHEDULE="0,1,1", DELIVERY_TIMEOUT_SECONDS="2", TEST_PINGS_PER_MINUTE="2"
+    )
     clients = {name: stack.client(name) for name in ("events", "sqs")}
     yield {"api": stack.api, "ready": stack.ready, "process": stack.process, **clients}
     stack.stop()
@@ -91,6 +93,21 @@ def test_a_failing_receiver_is_retried_then_dead_lettered(local_stack, receiver)
     assert [json.loads(message["Body"])["deliveryId"] for message in dead] == [attempts[0].headers["webhook-id"]]
     time.sleep(2)
     assert len(receiver.at("/down")) == 3  # and no attempt after the last one
+
+
+def test_the_per_company_limits_hold_through_the_local_api(local_stack, receiver):
+    """TEST_PINGS_PER_MINUTE=2 reaches the API as TestPingsPerMinute would on AWS; a 429 says when to come back."""
+    webhook = create_webhook(local_stack, "globex", receiver.url("/pings"))
+    headers = {"Authorization": f"Bearer {mint('globex', 'user-7', 'ADMIN', SECRET)}"}
+    # Five calls: at most four fit in the minute this starts in and the next, whenever it starts.
+    answers = [
+        requests.post(f"{local_stack['api']}/webhooks/{webhook['id']}/test", headers=headers, timeout=10)
+        for _ in range(5)
+    ]
+    limited = [answer for answer in answers if answer.status_code == 429]
+    assert limited and {answer.status_code for answer in answers} == {202, 429}
+    assert 1 <= int(limited[0].headers["Retry-After"]) <= 60
+    assert "at most 2 test pings a minute" in limited[0].json()["message"]
 
 
 def test_generated_requests_never_get_a_server_error(local_stack):

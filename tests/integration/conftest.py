@@ -29,6 +29,11 @@ PARAMETERS = {
     "SecretRotationOverlapSeconds": "3",
     "DisableAfterFailingSeconds": "5",
     "ProbeIntervalSeconds": "2",
+    # Per-company limits small enough for a test to reach with a few calls, and above any other test's use.
+    "TestPingsPerMinute": "10",
+    "RetriesPerMinute": "3",
+    "RecoversPerMinute": "2",
+    "ManualDeliveriesPerMinute": "14",
 }
 
 
@@ -76,7 +81,8 @@ def company() -> str:
 
 
 def token(company: str, role: str = "ADMIN", sub: str = "user-1", **claims: Any) -> str:
-    claims = {"sub": sub, "company": company, "role": role, "exp": int(time.time()) + 600, **claims}
+    issued = int(time.time())
+    claims = {"sub": sub, "company": company, "role": role, "iat": issued, "exp": issued + 600, **claims}
     return jwt.encode(
         {name: value for name, value in claims.items() if value is not None}, JWT_SECRET, algorithm="HS256"
     )
@@ -99,6 +105,7 @@ class Api:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
         response = self.handler(proxy_event(method, path, all_headers, raw, "test"), LambdaContext("ApiFunction"))
+        self.headers = {**response.get("headers", {}), **response.get("multiValueHeaders", {})}  # the last answer's
         text = response.get("body") or ""
         return response["statusCode"], json.loads(text) if text else None
 

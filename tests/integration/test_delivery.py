@@ -8,6 +8,18 @@ import boto3
 from tests.integration.conftest import bus_event, queued
 from tests.verify import assert_signed
 
+# DESIGN, delivery contract: exactly these (Host and Content-Length are HTTP's own).
+CONTRACT_HEADERS = {
+    "host",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "x-signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+}
+
 
 def deliver_event(api, handlers, company, url: str, **fields) -> dict:
     from devstack.lambdas import LambdaContext
@@ -36,6 +48,7 @@ def test_a_delivery_is_signed_both_ways_with_the_blue_body(api, handlers, queues
     assert body["currentValue"]["title"] == "Café ☕" and "Café ☕".encode() in request.body
     assert body["webhook"]["id"] == webhook["id"] and "secret" not in body["webhook"]
     assert request.headers["Content-Type"] == "application/json"
+    assert {name.lower() for name in request.headers} == CONTRACT_HEADERS
     assert request.headers["User-Agent"].startswith("Blue-Webhooks/")
     assert request.headers["webhook-id"].startswith("msg_")
     assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 30

@@ -27,7 +27,7 @@ def hostile():
 
 def handler_globals(delivery_poller) -> dict:
     """The delivery function's module (its one copy in this poller), for fault injection."""
-    return inspect.unwrap(delivery_poller.pool._idle.queue[0]).__globals__
+    return inspect.unwrap(delivery_poller.pool._idle.queue[0][0]).__globals__
 
 
 def queue_counts(url: str) -> dict[str, int]:

@@ -315,3 +315,51 @@ def test_ten_thousand_webhooks_ten_candidates_reads_ten_items(stack, handlers, q
     assert calls == {"payload": 1, "filters": 7}  # one payload per event; filters of the candidates only
     queued_ids = {m["webhookId"] for m in queued(queues["DeliveryQueue"])}
     assert len(queued_ids) == 7 and set(wanted) <= queued_ids
+
+
+class OverBudget(Exception):
+    """More string comparisons than one event's filters may cost."""
+
+
+def test_costly_filters_cost_their_event_a_bounded_work_and_the_company_none_of_its_deliveries(
+    api, handlers, queues, company, monkeypatch, caplog
+):
+    # The security review's filter: anything-but of 80 values on an array, beside six $or pairs (64 alternatives).
+    # Against a 55 KB event it took 1.6 s each (bench filters); four timed the fan-out out, dead-lettering the event
+    # for every webhook of the company. Those whose $or never holds are now decided at once; those whose $or holds
+    # would compare every tag 80 times, more than their share: delivered unfiltered, logged and counted.
+    tags = [f"tag-{i:02}" for i in range(80)]
+
+    def review_filter(or_field: str) -> dict:
+        pairs = {f"{or_field}{i}": {"$or": [{"a": [f"x{i}"]}, {"b": [f"y{i}"]}]} for i in range(6)}
+        return {"currentValue": {"tags": [{"anything-but": {"equals-ignore-case": tags}}], **pairs}}
+
+    plain = make(api)["id"]
+    narrowed = make(api, filter={"project": {"id": ["project-1"]}})["id"]
+    for _ in range(2):
+        make(api, filter=review_filter("absent"))  # its $or never holds: decided, not queued
+    costly = [make(api, filter=review_filter("k"))["id"] for _ in range(2)]
+    current = {"tags": tags * 70, **{f"k{i}": {"a": f"x{i}"} for i in range(6)}}
+    event = bus_event(company, currentValue=current)
+    assert 55_000 <= len(json.dumps(event)) <= 60_000 and len(json.dumps(review_filter("k"))) < 1200
+
+    from bluehooks.matching import MAX_EVENT_STEPS
+
+    compared, real = Counter(), filters._EXCLUDERS["equals-ignore-case"]
+
+    def counted(operand, value):
+        compared["made"] += 1
+        if compared["made"] > MAX_EVENT_STEPS:
+            raise OverBudget(f"more than {MAX_EVENT_STEPS} comparisons for one event")
+        return real(operand, value)
+
+    monkeypatch.setitem(filters._EXCLUDERS, "equals-ignore-case", counted)
+    with caplog.at_level("INFO"):
+        result = fan_out(handlers, event)
+
+    assert {m["webhookId"] for m in queued(queues["DeliveryQueue"])} == {plain, narrowed, *costly}
+    assert (result["queued"], result["undecided"]) == (4, 2) and dead_letters(queues) == []
+    undecided = [r.webhookId for r in caplog.records if "delivered unfiltered" in r.getMessage()]
+    (fanned_out,) = [r for r in caplog.records if r.getMessage() == "fanned out"]
+    assert sorted(undecided) == sorted(costly) and fanned_out.steps <= MAX_EVENT_STEPS
+    assert compared["made"] <= MAX_EVENT_STEPS

@@ -133,3 +133,25 @@ def test_each_deploy_environment_has_its_own_names_and_passes_the_rules():
         LocalStack(template, overrides, REGION).check_rules()
         names |= {overrides["EventBusName"], overrides["JwtSecretParameterName"]}
     assert len(names) == 6  # no two stages share a bus or a token key
+
+
+LIMITS = {
+    "TestPingsPerMinute": "TEST_PINGS_PER_MINUTE",
+    "RetriesPerMinute": "RETRIES_PER_MINUTE",
+    "RecoversPerMinute": "RECOVERS_PER_MINUTE",
+    "ManualDeliveriesPerMinute": "MANUAL_DELIVERIES_PER_MINUTE",
+}
+
+
+def test_the_api_gets_the_per_company_limits_and_their_table(stack, attached):
+    given = stack.function_environment("ApiFunction")
+    assert {parameter: given[variable] for parameter, variable in LIMITS.items()} == {
+        parameter: PARAMETERS[parameter] for parameter in LIMITS
+    }
+    defaults = attached.function_environment("ApiFunction")  # a stack given none of them: the template's defaults
+    assert {parameter: defaults[variable] for parameter, variable in LIMITS.items()} == {
+        parameter: str(load_template()["Parameters"][parameter]["Default"]) for parameter in LIMITS
+    }
+    assert given["LIMITS_TABLE"] == stack.ref("LimitsTable")
+    ttl = boto3.client("dynamodb").describe_time_to_live(TableName=stack.ref("LimitsTable"))["TimeToLiveDescription"]
+    assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expiresAt", "ENABLED")

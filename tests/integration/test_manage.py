@@ -68,6 +68,16 @@ def test_an_invalid_filter_is_a_422_naming_the_problem(api):
     assert status == 422 and "numeric" in body["message"]
 
 
+def test_a_filter_whose_or_copies_too_many_conditions_is_a_422_at_create_and_patch(api):
+    # 64 alternatives of nine fields: each alternative looks at the event's values again, so their sum is bounded.
+    pattern = {f"f{i}": [i] for i in range(3)} | {f"k{i}": {"$or": [{"a": [1]}, {"b": [2]}]} for i in range(6)}
+    status, body = api("POST", "/webhooks", {"url": PUBLIC, "filter": pattern})
+    assert status == 422 and "576 field conditions" in body["message"] and "at most 512" in body["message"]
+    created = create(api)
+    status, body = api("PATCH", f"/webhooks/{created['id']}", {"filter": pattern})
+    assert status == 422 and "576 field conditions" in body["message"]
+
+
 def test_reenabling_resets_the_failure_streak(api, company, stack):
     created = create(api)
     table = boto3.resource("dynamodb").Table(stack.ref("WebhooksTable"))
@@ -94,7 +104,7 @@ def test_clearing_the_name_names_it_after_its_host(api):
     [
         ({"enabled": None}, "enabled"),
         ({"events": ["NOPE"]}, "NOPE"),
-        ({"secret": "new-secret-123"}, "secret"),
+        ({"secret": "new-secret-123456"}, "secret"),
         ({"companyId": "other"}, "companyId"),
         ({"url": "ftp://93.184.216.34/"}, "scheme"),
     ],
@@ -252,7 +262,18 @@ def test_the_content_type_is_case_insensitive(api):
     assert status == 201
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/jsonx", ""])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/jsonx",
+        "",
+        "application/json; charset=utf-16",
+        'application/json; charset="latin-1"',
+        "application/json;charset=UTF-8;charset=utf-32",
+        "application/json; charset = utf-16",
+    ],
+)
 def test_every_415_has_a_message(api, content_type):
     status, body = api("POST", "/webhooks", b'{"url": "x"}', headers={"Content-Type": content_type})
     assert status == 415 and "application/json" in body["message"]

@@ -16,7 +16,8 @@ CLAIMS = {"sub": "user-1", "company": "company-1", "role": "ADMIN"}
 
 
 def claims(**changes):
-    merged = {**CLAIMS, "exp": int(time.time()) + 300, **changes}
+    issued = int(time.time())
+    merged = {**CLAIMS, "iat": issued, "exp": issued + 300, **changes}
     return {name: value for name, value in merged.items() if value is not None}
 
 
@@ -137,3 +138,23 @@ def test_issuer_and_audience_are_checked_when_configured():
     refused(bearer(claims(iss="blue")), **options)
     refused(bearer(claims(iss="evil", aud="webhooks")), **options)
     refused(bearer(claims(iss="blue", aud="other")), **options)
+
+
+def test_a_token_without_iat_is_refused():
+    assert "iat" in refused(bearer(claims(iat=None)))
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("exp", 10**30), ("exp", 1e30), ("exp", "9999999999"), ("iat", "1700000000"), ("iat", True), ("exp", True)],
+)
+def test_exp_and_iat_must_be_numbers_within_the_lifetime(claim, value):
+    assert claim in refused(bearer(claims(**{claim: value}))) or "within" in refused(bearer(claims(**{claim: value})))
+
+
+def test_the_lifetime_is_bounded_by_the_setting():
+    issued = int(time.time())
+    day = bearer(claims(iat=issued, exp=issued + 86400))
+    assert authenticate(day, KEY).sub == "user-1"
+    assert "within 86400 s" in refused(bearer(claims(iat=issued, exp=issued + 86401)))
+    assert "within 600 s" in refused(day, max_lifetime_seconds=600)

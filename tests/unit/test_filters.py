@@ -13,10 +13,13 @@ from bluehooks import filters
 from bluehooks.filters import (
     MAX_BYTES,
     MAX_COMBINATIONS,
+    MAX_CONDITIONS,
     MAX_DEPTH,
+    MAX_FILTER_STEPS,
     MAX_SEARCH_STEPS,
     MAX_VALUES,
     OR,
+    Budget,
     FilterTooComplex,
     InvalidFilter,
     matches,
@@ -495,6 +498,86 @@ def test_budget_is_spent_on_searches_only_and_then_raises(monkeypatch):
         matches(on_current({"items": {"name": ["b"], "done": [True]}}), event)
 
 
+def or_pairs(count, fields=("a", "b")):
+    """`count` $or of two alternatives each, on fields k<i>.a and k<i>.b: 2**count combinations."""
+    return {f"k{i}": {OR: [{fields[0]: [f"x{i}"]}, {fields[1]: [f"y{i}"]}]} for i in range(count)}
+
+
+def adversarial(tags=80):
+    """The security review's filter: anything-but of `tags` values on an array, beside six $or pairs (64 copies)."""
+    excluded = [f"t{i:02}" for i in range(tags)]
+    return {"currentValue": {"tags": [{"anything-but": {"equals-ignore-case": excluded}}]}} | or_pairs(6), excluded
+
+
+class Comparisons:
+    """Counts each event value compared with each filter entry (filters._entry_matches)."""
+
+    def __init__(self, monkeypatch):
+        self.made, real = 0, filters._entry_matches
+
+        def counted(entry, value):
+            self.made += 1
+            return real(entry, value)
+
+        monkeypatch.setattr(filters, "_entry_matches", counted)
+
+
+def test_each_comparison_is_charged_before_it_is_made(monkeypatch):
+    event = payload({"tags": [f"tag-{i}" for i in range(50)]})
+    narrow, wide = ({"currentValue": {"tags": [{"equals-ignore-case": f"no-{i}"} for i in range(k)]}} for k in (5, 10))
+    spent = {}
+    for name, pattern in (("narrow", narrow), ("wide", wide)):
+        budget = Budget(MAX_FILTER_STEPS)
+        assert not matches(pattern, event, budget)
+        spent[name] = budget.spent
+    assert spent["wide"] - spent["narrow"] == 50 * 5  # a step per value and entry
+
+    comparisons = Comparisons(monkeypatch)
+    with pytest.raises(FilterTooComplex, match=f"more than {spent['wide'] - 1} steps"):
+        matches(wide, event, Budget(spent["wide"] - 1))
+    assert comparisons.made == 0  # refused before the first one, not after the last
+
+
+def test_long_strings_cost_a_step_per_chars_per_step():
+    short, long = payload({"title": "x"}), payload({"title": "x" * 100 * filters.CHARS_PER_STEP})
+    pattern = on_current({"title": [{"wildcard": "*y*"}, {"suffix": "y"}]})
+    costs = []
+    for event in (short, long):
+        budget = Budget(MAX_FILTER_STEPS)
+        assert not matches(pattern, event, budget)
+        costs.append(budget.spent)
+    assert costs[1] - costs[0] == 2 * 100
+
+
+def test_a_leaf_shared_by_or_alternatives_is_compared_once(monkeypatch):
+    # Before, each of the 64 alternatives compared every tag with every excluded value again (36 s at 20,000 tags).
+    pattern, excluded = adversarial()
+    validate(pattern)
+    event = payload({"tags": excluded * 25}) | {f"k{i}": {"a": f"x{i}", "b": f"y{i}"} for i in range(6)}
+    comparisons = Comparisons(monkeypatch)
+    assert not matches(pattern, event, Budget(10**9))
+    assert comparisons.made == 12 + 80 * 25  # the twelve $or leaves and the tags, once each
+
+
+def test_a_field_with_nothing_to_match_fails_its_alternative_before_the_others_are_read(monkeypatch):
+    pattern, excluded = adversarial()
+    comparisons = Comparisons(monkeypatch)
+    budget = Budget(MAX_FILTER_STEPS)
+    assert not matches(pattern, payload({"tags": excluded * 25}), budget)  # no k<i> in the event
+    assert comparisons.made == 0 and budget.spent < 100  # the 2,000 tags were not even read
+
+
+def test_whole_filters_are_bounded_by_their_budget(monkeypatch):
+    # Costlier than any share: refused at the charge, having compared nothing, so a webhook's share is a bound.
+    pattern, _ = adversarial()
+    event = payload({"tags": [f"u{i}" for i in range(5000)]}) | {f"k{i}": {"a": f"x{i}"} for i in range(6)}
+    comparisons = Comparisons(monkeypatch)
+    budget = Budget(MAX_FILTER_STEPS)
+    with pytest.raises(FilterTooComplex, match=f"more than {MAX_FILTER_STEPS} steps"):
+        matches(pattern, event, budget)
+    assert budget.spent <= MAX_FILTER_STEPS and comparisons.made <= MAX_FILTER_STEPS
+
+
 # ----------------------------------------------------------------------------------- refusals, with their reason
 
 REFUSED = [
@@ -605,6 +688,15 @@ def test_refuses_too_many_or_combinations():
     validate(doubled(6))
     with pytest.raises(InvalidFilter, match=f"\\$or makes 128 combinations; at most {MAX_COMBINATIONS}"):
         validate(doubled(7))
+
+
+def test_refuses_too_many_conditions_over_the_or_combinations():
+    # Six $or pairs make 64 alternatives; each copies the fields beside them, and looks at their values again.
+    beside = {f"f{i}": [i] for i in range(2)}
+    validate(or_pairs(6) | beside)  # 64 alternatives of 8 fields
+    validate(adversarial()[0])
+    with pytest.raises(InvalidFilter, match=f"hold 576 field conditions in all.*at most {MAX_CONDITIONS}"):
+        validate(or_pairs(6) | beside | {"f2": [2]})
 
 
 # ------------------------------------------------------------------------------ moto's matcher as an oracle

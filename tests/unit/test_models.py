@@ -1,5 +1,7 @@
 """Models: API body validation, token claims, producer event details."""
 
+import base64
+
 import pytest
 from pydantic import ValidationError
 
@@ -24,13 +26,29 @@ def test_events_deduplicated_and_sorted():
     assert body.events == ["COMMENT_CREATED", "TODO_CREATED", "TODO_UPDATED"]
 
 
-def test_short_secret_rejected():
-    with pytest.raises(ValidationError):
-        WebhookCreate(url=URL, secret="1234567")
+@pytest.mark.parametrize(
+    "secret",
+    ["aaaaaaaa", "a" * 15, "whsec_AA==", "whsec_" + "A" * 20, "whsec_" + base64.b64encode(b"k" * 15).decode()],
+)
+def test_a_secret_with_less_than_16_bytes_of_key_material_is_refused(secret):
+    with pytest.raises(ValidationError, match="16"):
+        WebhookCreate(url=URL, secret=secret)
 
 
-def test_eight_character_secret_accepted():
-    assert WebhookCreate(url=URL, secret="12345678").secret == "12345678"
+def test_whsec_must_be_followed_by_base64():
+    with pytest.raises(ValidationError, match="base64"):
+        WebhookCreate(url=URL, secret="whsec_" + "!" * 30)
+
+
+@pytest.mark.parametrize("secret", ["a" * 16, "whsec_" + base64.b64encode(b"k" * 16).decode()])
+def test_sixteen_bytes_of_key_material_are_accepted(secret):
+    assert WebhookCreate(url=URL, secret=secret).secret == secret
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "line\nbreak", "tab\t", "\x7f", "\x85"])
+def test_control_characters_in_names_are_refused(name):
+    with pytest.raises(ValidationError, match="control characters"):
+        WebhookCreate(url=URL, name=name)
 
 
 def test_url_required():

@@ -6,6 +6,7 @@ resolves IP literals locally and never connects.
 """
 
 import ipaddress
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,7 +109,7 @@ def test_loopback_accepted_when_allowed():
         (f"http://{PUBLIC_V4}/", PRODUCTION, "scheme"),
         ("https://nonexistent.invalid/", HTTP_NO_LOOPBACK, "does not resolve"),
         (f"https://{PUBLIC_V4}/#top", PRODUCTION, "fragment"),
-        (f"https://{PUBLIC_V4}\\.127.0.0.1/", PRODUCTION, "ambiguous"),
+        (f"https://{PUBLIC_V4}\\.127.0.0.1/", PRODUCTION, "'\\\\\\\\' unencoded"),
         ("https://%39%33.184.215.14/", PRODUCTION, "ambiguous"),
         (f"https://evil@127.0.0.1:80@{PUBLIC_V4}/", PRODUCTION, "credentials"),
         (f"https://[{PUBLIC_V6}%25eth0]/", PRODUCTION, "not allowed in a host name"),
@@ -129,6 +130,22 @@ def test_loopback_accepted_when_allowed():
 def test_bad_urls_refused_with_reason(url, policy, reason):
     with pytest.raises(TargetRefused, match=reason):
         check_url(url, policy)
+
+
+@pytest.mark.parametrize("character", list("<>\"'{}|\\^`"))
+def test_characters_rfc_3986_does_not_allow_unencoded_are_refused(character):
+    with pytest.raises(TargetRefused, match=f"must not contain {re.escape(repr(character))} unencoded"):
+        check_url(f"https://{PUBLIC_V4}/hook?q=a{character}b", PRODUCTION)
+
+
+@pytest.mark.parametrize("query", ["%zz", "%4", "100%", "%%41"])
+def test_a_percent_must_start_a_percent_encoding(query):
+    with pytest.raises(TargetRefused, match="does not start a percent-encoding"):
+        check_url(f"https://{PUBLIC_V4}/hook?q={query}", PRODUCTION)
+
+
+def test_every_character_rfc_3986_allows_is_accepted():
+    check_url(f"https://{PUBLIC_V4}/a-b._~!$&()*+,;=:@/%41?x=[1]&y=/?", PRODUCTION)
 
 
 @pytest.mark.parametrize("port", ["0", "00", "65536", "99999", "-1", "+443", "1e3", "0x50"])

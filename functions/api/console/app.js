@@ -184,10 +184,50 @@
       if (error.status !== 401) showTokenView(error.message);
       return;
     }
-    session.remembered = keep && remember(token);
-    if (!keep) forget();
+    if (keep !== LEAVE_STORED) {
+      session.remembered = keep && remember(token);
+      if (!keep) forget();
+    }
     showIdentity();
     route();
+  }
+
+  // A link's token (#token=...) is for this tab only: it never replaces or erases a remembered one,
+  // and one of another company or user than the token in use is taken only when the person agrees.
+  const LEAVE_STORED = "leave-stored";
+
+  async function signInFromLink(token) {
+    const current = session.token || rememberedToken();
+    if (current && current !== token && !sameIdentity(current, token)) {
+      const switching = await confirmDialog({
+        title: "Switch company?",
+        text:
+          `This link signs you in as ${describe(token)}. You are signed in as ${describe(current)}. ` +
+          "Your remembered token stays in this browser either way.",
+        confirm: "Use the link's token",
+      });
+      if (!switching) return session.token ? route() : signIn(current, true);
+    }
+    return signIn(token, LEAVE_STORED);
+  }
+
+  function identityOf(token) {
+    try {
+      const { sub, company } = claimsOf(token);
+      return { sub: String(sub ?? "unknown user"), company: String(company ?? "no company") };
+    } catch {
+      return { sub: "an unreadable token", company: "unknown" };
+    }
+  }
+
+  function sameIdentity(one, other) {
+    const [a, b] = [identityOf(one), identityOf(other)];
+    return a.sub === b.sub && a.company === b.company;
+  }
+
+  function describe(token) {
+    const { sub, company } = identityOf(token);
+    return `${sub} of company ${company}`;
   }
 
   function signOut() {
@@ -1045,7 +1085,10 @@
           const result = await api("POST", hook(id, "recover"), { since: at.toISOString() });
           if (!current()) return;
           const more = result.remaining ? " More remain: press Recover again to queue the next ones." : "";
-          notify(`${counted(result.queued, "failed delivery", "failed deliveries")} queued again.${more}`);
+          const notSent = result.notSent?.length
+            ? ` ${counted(result.notSent.length, "delivery is", "deliveries are")} outside the webhook's events or projects now: dropped, not sent (the log says why).`
+            : "";
+          notify(`${counted(result.queued, "failed delivery", "failed deliveries")} queued again.${more}${notSent}`);
           watch(null);
         }).catch((error) => failed(error, id));
       });
@@ -1127,12 +1170,12 @@
     });
     window.addEventListener("hashchange", () => {
       const token = tokenFromFragment();
-      if (token) return signIn(token, false);
+      if (token) return signInFromLink(token);
       route();
     });
 
     const fromLink = tokenFromFragment();
-    if (fromLink) return signIn(fromLink, false);
+    if (fromLink) return signInFromLink(fromLink);
     const saved = rememberedToken();
     if (saved) return signIn(saved, true);
     showTokenView();

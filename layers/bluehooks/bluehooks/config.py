@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+# template.yaml's ConsoleFrameAncestors: origins only, so nothing else can reach the CSP header.
+FRAME_ANCESTORS = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?( https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$"
 DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
 
 
@@ -54,6 +56,10 @@ class Settings(BaseModel):
     jwt_secret_parameter: str = Field(alias="JWT_SECRET_PARAMETER")
     jwt_issuer: Optional = Field(default=None, alias="JWT_ISSUER")
     jwt_audience: Optional = Field(default=None, alias="JWT_AUDIENCE")
+    console_frame_ancestors: Annotated[str, Field(pattern=FRAME_ANCESTORS)] = Field(
+        default="", alias="CONSOLE_FRAME_ANCESTORS"
+    )
+    max_token_lifetime_seconds: int = Field(default=86400, ge=60, alias="MAX_TOKEN_LIFETIME_SECONDS")
     secrets_key_id: str = Field(alias="SECRETS_KEY_ID")
     secret_rotation_overlap_seconds: int = Field(default=86400, ge=0, alias="SECRET_ROTATION_OVERLAP_SECONDS")
     delivery_timeout_seconds: float = Field(default=7, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")
@@ -66,6 +72,12 @@ class Settings(BaseModel):
     deliveries_table: str = Field(alias="DELIVERIES_TABLE")
     delivery_log_retention_days: int = Field(default=30, ge=1, alias="DELIVERY_LOG_RETENTION_DAYS")
     disable_after_failing_seconds: int = Field(default=5 * 86400, ge=1, alias="DISABLE_AFTER_FAILING_SECONDS")
+    limits_table: str = Field(alias="LIMITS_TABLE")
+    # Per company and minute (DESIGN: tenant isolation and abuse limits); template.yaml's defaults.
+    test_pings_per_minute: int = Field(default=10, ge=1, alias="TEST_PINGS_PER_MINUTE")
+    retries_per_minute: int = Field(default=60, ge=1, alias="RETRIES_PER_MINUTE")
+    recovers_per_minute: int = Field(default=10, ge=1, alias="RECOVERS_PER_MINUTE")
+    manual_deliveries_per_minute: int = Field(default=1000, ge=1, alias="MANUAL_DELIVERIES_PER_MINUTE")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

@@ -2,17 +2,32 @@
 
 Scope is the webhook's: whoever cannot see a webhook cannot see, retry or recover its
 deliveries. A redelivery keeps its delivery id (the webhook-id receivers deduplicate on) and
-starts a new run, so the message it replaces, if it is ever redriven, is not sent again.
+starts a new run, so the message it replaces, if it is ever redriven, is not sent again. It
+sends a stored payload only while the webhook subscribes to its event and project and the
+caller may see that project (`scope`); one that may not is dropped, with the reason, instead.
+Test pings, retries and recovers, and the deliveries they queue, count against the company's
+limits (`limits`).
 """
 
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from bluehooks.deliverylog import DELIVERY_ID, REDELIVERABLE, DeliveryLog, LoggedDelivery
-from bluehooks.errors import NotFound
+from bluehooks.deliverylog import DELIVERY_ID, UNSETTLED, DeliveryLog, LoggedDelivery
+from bluehooks.errors import NotFound, NotRedelivered
+from bluehooks.limits import CompanyLimits
 from bluehooks.management import WebhookService
-from bluehooks.models import Caller, Delivery, DeliveryMessage, DeliveryPage, DeliverySummary, Recovery
+from bluehooks.models import (
+    Caller,
+    Delivery,
+    DeliveryMessage,
+    DeliveryPage,
+    DeliverySummary,
+    NotSent,
+    Recovery,
+    StoredWebhook,
+)
+from bluehooks.scope import not_redeliverable, readable
 from bluehooks.timestamps import iso, now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
@@ -25,10 +40,17 @@ def new_id(prefix: str) -> str:
 
 
 class DeliveryService:
-    def __init__(self, webhooks: WebhookService, log: DeliveryLog, enqueue: Callable[[list[DeliveryMessage]], None]):
+    def __init__(
+        self,
+        webhooks: WebhookService,
+        log: DeliveryLog,
+        enqueue: Callable[[list[DeliveryMessage]], None],
+        limits: CompanyLimits,
+    ):
         self.webhooks = webhooks
         self.log = log
         self.enqueue = enqueue
+        self.limits = limits
 
     def page(
         self,
@@ -43,14 +65,17 @@ class DeliveryService:
         webhook = self.webhooks.visible(caller, webhook_id)
         states = (status,) if status else ()
         found, next_cursor = self.log.page(webhook.companyId, webhook.id, limit, cursor, states, event, since)
-        return DeliveryPage(items=[delivery.summary() for delivery in found], nextCursor=next_cursor)
+        shown = [delivery.summary() for delivery in found if readable(caller, delivery.payload)]
+        return DeliveryPage(items=shown, nextCursor=next_cursor)
 
     def get(self, caller: Caller, webhook_id: str, delivery_id: str) -> Delivery:
-        return Delivery.model_validate(self._logged(caller, webhook_id, delivery_id, write=False).model_dump())
+        webhook = self.webhooks.visible(caller, webhook_id)
+        return Delivery.model_validate(self._logged(caller, webhook, delivery_id).model_dump())
 
     def send_test(self, caller: Caller, webhook_id: str) -> DeliverySummary:
         """Queue a WEBHOOK_TEST delivery to this webhook alone, whatever events it subscribes to."""
         webhook = self.webhooks.writable(caller, webhook_id)
+        self.limits.admit(webhook.companyId, "testPings", deliveries=1)
         message = DeliveryMessage(
             deliveryId=new_id("msg"),
             webhookId=webhook.id,
@@ -71,8 +96,16 @@ class DeliveryService:
         return self._summary(message)
 
     def retry(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliverySummary:
-        """Deliver it again, now: same webhook-id, fresh timestamp and signature, a new run."""
-        delivery = self._logged(caller, webhook_id, delivery_id, write=True)
+        """Deliver it again, now: same webhook-id, fresh timestamp and signature, a new run.
+
+        Once per run: while the run a retry started is pending, the delivery is not retried again."""
+        webhook = self.webhooks.writable(caller, webhook_id)
+        delivery = self._logged(caller, webhook, delivery_id)
+        if why := self._excluded(caller, webhook, delivery):
+            raise NotRedelivered(f"delivery {delivery_id} is not sent again: {why}")
+        if delivery.state == "pending" and not _stale(delivery):
+            raise NotRedelivered(f"delivery {delivery_id} is already queued; retry it once it has been attempted")
+        self.limits.admit(webhook.companyId, "retries", deliveries=1)
         if self.log.start_run(delivery):
             self.enqueue([delivery.message()])
         return delivery.summary()
@@ -82,22 +115,39 @@ class DeliveryService:
 
         Idempotent: each one moves to `pending` (conditionally) before it is queued, so a second
         call, or a concurrent one, does not queue it twice. A delivery left `pending` for longer
-        than STALE_PENDING (its queueing failed, or the call died before it) is taken again."""
+        than STALE_PENDING (its queueing failed, or the call died before it) is taken again. One
+        that may not be sent again is dropped, and the answer lists it with the reason; within
+        the company's limit of deliveries this minute, the rest is left for the next call."""
         webhook = self.webhooks.writable(caller, webhook_id)
-        states = (*REDELIVERABLE, "pending")
-        found, more = self.log.page(webhook.companyId, webhook.id, RECOVER_PER_CALL, states=states, since=since)
-        stale = iso(now() - STALE_PENDING)
-        stuck_or_failed = [d for d in found if d.state != "pending" or d.updatedAt < stale]
-        started = [delivery for delivery in stuck_or_failed if self.log.start_run(delivery, only_from=states)]
+        self.limits.admit(webhook.companyId, "recovers")
+        found, more = self.log.page(webhook.companyId, webhook.id, RECOVER_PER_CALL, states=UNSETTLED, since=since)
+        wanted, not_sent = [], []
+        for delivery in found:
+            if delivery.state == "pending" and not _stale(delivery):
+                continue
+            if why := self._excluded(caller, webhook, delivery):
+                if readable(caller, delivery.payload):  # of another project: dropped, and not named
+                    not_sent.append(NotSent(deliveryId=delivery.deliveryId, reason=why))
+            else:
+                wanted.append(delivery)
+        allowed = self.limits.share(webhook.companyId, len(wanted)) if wanted else 0
+        started = [delivery for delivery in wanted[:allowed] if self.log.start_run(delivery, only_from=UNSETTLED)]
         if started:
             self.enqueue([delivery.message() for delivery in started])
-        return Recovery(queued=len(started), remaining=more is not None)
+        return Recovery(queued=len(started), remaining=more is not None or allowed < len(wanted), notSent=not_sent)
 
-    def _logged(self, caller: Caller, webhook_id: str, delivery_id: str, write: bool) -> LoggedDelivery:
-        webhook = (self.webhooks.writable if write else self.webhooks.visible)(caller, webhook_id)
+    def _excluded(self, caller: Caller, webhook: StoredWebhook, delivery: LoggedDelivery) -> str | None:
+        """Why it may not be sent again; an unsettled one is dropped with that reason, so the log says why."""
+        why = not_redeliverable(caller, webhook, delivery.event, delivery.payload)
+        if why and delivery.state in UNSETTLED:
+            self.log.drop(delivery, f"not sent again: {why}")
+        return why
+
+    def _logged(self, caller: Caller, webhook: StoredWebhook, delivery_id: str) -> LoggedDelivery:
+        """The delivery, if this caller may see it: one of a project outside the token's is a 404 too."""
         delivery = self.log.get(webhook.companyId, webhook.id, delivery_id) if DELIVERY_ID.match(delivery_id) else None
-        if delivery is None:
-            raise NotFound(f"no delivery {delivery_id} for webhook {webhook_id}")
+        if delivery is None or not readable(caller, delivery.payload):
+            raise NotFound(f"no delivery {delivery_id} for webhook {webhook.id}")
         return delivery
 
     @staticmethod
@@ -113,3 +163,8 @@ class DeliveryService:
             updatedAt=stamp,
             attemptCount=0,
         )
+
+
+def _stale(delivery: LoggedDelivery) -> bool:
+    """Pending for longer than STALE_PENDING: its queueing failed, or the call died before it."""
+    return delivery.updatedAt < iso(now() - STALE_PENDING)

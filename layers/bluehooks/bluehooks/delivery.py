@@ -20,6 +20,7 @@ from bluehooks.models import DeliveryAttempt, DeliveryMessage, DeliveryState, St
 from bluehooks.outbound import HttpResult, post
 from bluehooks.payload import delivery_body
 from bluehooks.retry import next_delay
+from bluehooks.scope import unsubscribed
 from bluehooks.signing import signature_headers
 from bluehooks.store import WebhookStore
 from bluehooks.timestamps import iso, now
@@ -42,7 +43,8 @@ STATE_OF: dict[Kind, DeliveryState] = {
 @dataclass(frozen=True)
 class Outcome:
     """delivered | retry (after `delay` s) | exhausted (dead-letter it) | gone (410: disabled) |
-    dropped (webhook deleted or disabled) | superseded (a newer run, or already delivered: not sent) |
+    dropped (webhook deleted, disabled, or narrowed: no longer subscribed to it) |
+    superseded (a newer run, or already delivered: not sent) |
     deferred (the webhook's circuit is open: the same attempt, after `delay` s)."""
 
     kind: Kind
@@ -90,9 +92,8 @@ class Deliverer:
         if _settled(logged, message):
             return self._log(message, Outcome("superseded", reason="a newer run, or already delivered"))
         webhook = self.store.get(message.companyId, message.webhookId)
-        if webhook is None or not webhook.enabled:
-            why = "deleted" if webhook is None else f"disabled ({webhook.disabledReason or 'by its owner'})"
-            outcome = Outcome("dropped", reason=f"webhook {why}")
+        if why := _not_sendable(webhook, message):
+            outcome = Outcome("dropped", reason=why)
             self.log.record(message, "dropped", reason=outcome.reason)
             return self._log(message, outcome)
         probing = webhook.status == "UNHEALTHY"
@@ -166,6 +167,17 @@ class Deliverer:
             },
         )
         return outcome
+
+
+def _not_sendable(webhook: StoredWebhook | None, message: DeliveryMessage) -> str | None:
+    """Why nothing may be sent to it now: deleted, disabled, or narrowed since the message was queued."""
+    if webhook is None:
+        return "webhook deleted"
+    if not webhook.enabled:
+        return f"webhook disabled ({webhook.disabledReason or 'by its owner'})"
+    if why := unsubscribed(webhook, message.event, message.payload):
+        return f"not sent: {why}"
+    return None
 
 
 def _settled(logged: LoggedDelivery | None, message: DeliveryMessage) -> bool:

@@ -29,8 +29,10 @@ from bluehooks.timestamps import now_iso, parse
 
 BY_CREATED = "ByCreated"
 REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
+UNSETTLED: tuple[DeliveryState, ...] = (*REDELIVERABLE, "pending")  # may still be sent: what a narrowing drops
 READ_ITEMS, READ_PAGES = 100, 5  # the most a filtered page of the log reads: 500 items
 DELIVERY_ID = re.compile(r"^msg_[a-z0-9]{16,64}$")
+CREATED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # timestamps.iso's form, as stored
 
 
 class LoggedDelivery(Delivery):
@@ -115,23 +117,46 @@ class DeliveryLog:
 
     def start_run(self, delivery: LoggedDelivery, only_from: tuple[DeliveryState, ...] | None = None) -> bool:
         """Make the delivery pending in a new run, unless someone did meanwhile; True when this call did."""
+        return self._new_run(delivery, "pending", None, only_from)
+
+    def drop(self, delivery: LoggedDelivery, reason: str) -> bool:
+        """End it unsent, in a new run (so no message of an older run is sent), saying why; True when this call did."""
+        return self._new_run(delivery, "dropped", reason, UNSETTLED)
+
+    def _new_run(
+        self,
+        delivery: LoggedDelivery,
+        state: DeliveryState,
+        reason: str | None,
+        only_from: tuple[DeliveryState, ...] | None,
+    ) -> bool:
+        """Conditional on the run and state it was read in: of two concurrent callers, one starts the run."""
         condition = Attr("run").eq(delivery.run) & Attr("state").eq(delivery.state)
         if only_from:
             condition &= Attr("state").is_in(list(only_from))
         try:
             self.table.update_item(
                 Key={"pk": partition(delivery.companyId, delivery.webhookId), "sk": delivery.deliveryId},
-                UpdateExpression="SET #state = :pending, #run = #run + :one, updatedAt = :now, nextRetryAt = :none",
+                UpdateExpression=(
+                    "SET #state = :state, #reason = :reason, #run = #run + :one, updatedAt = :now, nextRetryAt = :none"
+                ),
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#state": "state", "#run": "run"},
-                ExpressionAttributeValues={":pending": "pending", ":one": 1, ":now": now_iso(), ":none": None},
+                ExpressionAttributeNames={"#state": "state", "#reason": "reason", "#run": "run"},
+                ExpressionAttributeValues={
+                    ":state": state,
+                    ":reason": reason,
+                    ":one": 1,
+                    ":now": now_iso(),
+                    ":none": None,
+                },
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         delivery.run += 1
-        delivery.state = "pending"
+        delivery.state = state
+        delivery.reason = reason
         return True
 
     def page(
@@ -198,21 +223,27 @@ def _encode_cursor(last: dict[str, Any] | LoggedDelivery) -> str:
 def _decode_cursor(cursor: str, since: str | None) -> dict[str, str]:
     """Only the position within this webhook's log: the partition always comes from the caller."""
     try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = jsonlimits.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if _is_position(position) and not (since and position["createdAt"] < since):
             return position
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error):  # UnacceptableJson is a ValueError
         pass
     raise Refused("cursor is not one this API returned (for this query)")
 
 
 def _is_position(position: Any) -> bool:
+    """Exactly what _encode_cursor writes: any other JSON, of any type, is not a position."""
     if not isinstance(position, dict) or set(position) != {"sk", "createdAt"}:
         return False
-    if not isinstance(position["sk"], str) or not DELIVERY_ID.match(position["sk"]):
+    sk, created = position["sk"], position["createdAt"]
+    return isinstance(sk, str) and isinstance(created, str) and bool(DELIVERY_ID.fullmatch(sk) and _iso(created))
+
+
+def _iso(created: str) -> bool:
+    if not CREATED_AT.fullmatch(created):
         return False
     try:
-        parse(position["createdAt"])
-    except (TypeError, ValueError):
+        parse(created)  # the form alone lets month 13 through
+    except ValueError:
         return False
     return True

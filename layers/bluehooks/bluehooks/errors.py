@@ -25,6 +25,18 @@ class LimitReached(DomainError):
     """The company has as many webhooks as it may have."""
 
 
+class NotRedelivered(DomainError):
+    """A redelivery that may not happen: outside the webhook's current scope, or already queued in this run."""
+
+
+class TooManyRequests(DomainError):
+    """Over a per-company limit on manual actions; the same request is accepted after `retry_after_seconds`."""
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Busy(DomainError):
     """Concurrent writes kept conflicting; the same request will succeed if retried shortly."""
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from bluehooks import jsonlimits
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
-from bluehooks.matching import wants
+from bluehooks.matching import sift
 from bluehooks.models import DeliveryMessage, EventDetail
 from bluehooks.payload import event_payload
 from bluehooks.store import WebhookStore
@@ -90,6 +90,10 @@ def delivery_id(event: AcceptedEvent, webhook_id: str) -> str:
 
 def plan(event: AcceptedEvent, entries: list[dict[str, Any]]) -> list[DeliveryMessage]:
     """One delivery per index entry that wants the event."""
+    return deliveries(event, sift(entries, event.project, event.payload).wanted)
+
+
+def deliveries(event: AcceptedEvent, wanted: list[dict[str, Any]]) -> list[DeliveryMessage]:
     return [
         DeliveryMessage(
             deliveryId=delivery_id(event, entry["webhookId"]),
@@ -99,8 +103,7 @@ def plan(event: AcceptedEvent, entries: list[dict[str, Any]]) -> list[DeliveryMe
             event=event.type,
             payload=event.payload,
         )
-        for entry in entries
-        if wants(entry, event.project, event.payload)
+        for entry in wanted
     ]
 
 
@@ -152,10 +155,12 @@ class Fanout:
 
     def fan_out(self, event: AcceptedEvent) -> dict[str, Any]:
         entries = self.store.subscriptions(event.company, event.type)
-        messages = plan(event, entries)
+        sifted = sift(entries, event.project, event.payload)
+        messages = deliveries(event, sifted.wanted)
         self.enqueue([(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
-        logger.info("fanned out", extra={"eventId": event.id, "event": event.type, "matched": len(messages)})
-        return {"eventId": event.id, "event": event.type, "subscribed": len(entries), "queued": len(messages)}
+        counts = {"subscribed": len(entries), "queued": len(messages), "undecided": len(sifted.undecided)}
+        logger.info("fanned out", extra={"eventId": event.id, "event": event.type, **counts, "steps": sifted.steps})
+        return {"eventId": event.id, "event": event.type, **counts}
 
     def enqueue(self, bodies: list[tuple[str, str]]) -> None:
         """Send every body; EnqueueFailed after all batches were tried if any message was not queued."""

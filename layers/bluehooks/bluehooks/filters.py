@@ -22,6 +22,9 @@ Limits, refused by `validate` so that one filter cannot slow the fan-out for eve
 - MAX_DEPTH = 10: field names on the way from the root to a leaf (`$or` does not count).
 - MAX_VALUES = 100: leaf entries, counting each value listed inside `anything-but`.
 - MAX_COMBINATIONS = 64: alternatives once every `$or` is multiplied out, as EventBridge compiles them.
+- MAX_CONDITIONS = 512: fields summed over those alternatives. Each leaf compares the event's values once however
+  many alternatives share it, but each alternative looks at its fields' matching values again, so a filter costs
+  at most MAX_VALUES + PLACE_STEPS * MAX_CONDITIONS steps per event value on its paths, besides reading them.
 - Bounds in `numeric` lie within ±5.0e9, the range EventBridge documents for numeric matching.
 - A `cidr` prefix length is at most 31 (IPv4) or 127 (IPv6): event-ruler refuses /32 and /128.
 
@@ -32,9 +35,16 @@ Matching is a search only where fields share an array of objects, which must len
 cannot hold fails before the search, fields sharing no array are searched apart, and the search goes field by
 field, the most constrained first. Arrays can still encode hard puzzles (each array's element is a choice), so
 the search has a budget, MAX_SEARCH_STEPS (about 0.1 s; an ordinary filter spends a few steps per event value).
-Past it `matches` raises FilterTooComplex rather than guess; the fan-out then treats the webhook as matching and
-logs it. That fails open, on purpose: a filter only narrows a webhook's own events, it is not a security boundary,
-and one filter timing out the fan-out would cost every webhook of the company the event.
+
+All of a call's work is charged, before it is done, to a Budget (MAX_FILTER_STEPS unless the caller gives a
+smaller share): a step is one node of the event read, one event value compared with one filter entry (a string
+costing one more step per CHARS_PER_STEP characters), one search step, or PLACE_STEPS for each place an
+alternative looks at (where a value sits: the array elements it sits in). A field that no value can reach fails
+its alternative before any array is read, and the others are taken fewest values first, so one with nothing to
+match fails it before the rest are compared. Past its budget `matches` raises FilterTooComplex rather than
+guess; the fan-out then treats the webhook as matching and logs it (matching.py). That fails open, on purpose: a
+filter only narrows a webhook's own events, it is not a security boundary, and one filter timing out the fan-out
+would cost every webhook of the company the event.
 """
 
 import ipaddress
@@ -44,15 +54,21 @@ import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import chain, count
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 MAX_BYTES = 4096
 MAX_DEPTH = 10
 MAX_VALUES = 100
 MAX_COMBINATIONS = 64
+MAX_CONDITIONS = 512
 NUMERIC_LIMIT = 5.0e9
 MAX_SEARCH_STEPS = 100_000
+# One call's work at most: about 0.1 s of one core at the costliest steps, ~0.5 µs each (`python -m bench filters`).
+MAX_FILTER_STEPS = 200_000
+PLACE_STEPS = 4  # an alternative regroups each place its fields' values sit in four times (_narrowed, _independent)
+CHARS_PER_STEP = 64  # a string compares at tens of characters per step: str.lower, find and == all read it
 
 OR = "$or"
 _OPERATORS = ("anything-but", "cidr", "equals-ignore-case", "exists", "numeric", "prefix", "suffix", "wildcard")
@@ -83,7 +99,24 @@ class InvalidFilter(ValueError):
 
 
 class FilterTooComplex(Exception):
-    """matches gave up: deciding this filter on this payload takes more than MAX_SEARCH_STEPS."""
+    """matches gave up: deciding this filter on this payload takes more than its budget (or MAX_SEARCH_STEPS)."""
+
+
+class Budget:
+    """Steps a call of matches may still spend, charged before the work they stand for is done.
+
+    A budget may sit within another (a search within its call's budget): a charge counts against both.
+    """
+
+    def __init__(self, steps: int, within: "Budget | None" = None) -> None:
+        self.steps, self.spent, self.within = steps, 0, within
+
+    def charge(self, steps: int) -> None:
+        if self.spent + steps > self.steps:
+            raise FilterTooComplex(f"deciding this filter takes more than {self.steps} steps")
+        if self.within is not None:
+            self.within.charge(steps)
+        self.spent += steps
 
 
 # ---------------------------------------------------------------------------------------------------- validation
@@ -101,7 +134,13 @@ def validate(pattern: Any) -> None:
         raise InvalidFilter(f"filter: {values} values and conditions; at most {MAX_VALUES} are allowed")
     if combinations > MAX_COMBINATIONS:
         raise InvalidFilter(f"filter: $or makes {combinations} combinations; at most {MAX_COMBINATIONS} are allowed")
-    _combinations(pattern, "", [{}], refuse_twice=True)
+    conditions = sum(map(len, _combinations(pattern, "", [{}], refuse_twice=True)))
+    if conditions > MAX_CONDITIONS:
+        raise InvalidFilter(
+            f"filter: its {combinations} $or combinations hold {conditions} field conditions in all, each checked "
+            f"against the event on its own; at most {MAX_CONDITIONS} are allowed (fewer fields beside $or, or "
+            "fewer $or)"
+        )
 
 
 def _check_size(pattern: dict) -> None:
@@ -307,17 +346,21 @@ def _cidr_problem(text: str) -> str | None:
 # ------------------------------------------------------------------------------------------------------ matching
 
 
-def matches(pattern: dict | None, payload: dict) -> bool:
+def matches(pattern: dict | None, payload: "dict | EventValues", budget: Budget | None = None) -> bool:
     """Whether the payload satisfies the (validated) pattern; None and {} match everything.
 
-    Raises FilterTooComplex when deciding would take more than MAX_SEARCH_STEPS (see the module docstring).
+    Give the payload's EventValues when several filters are matched against one event: each path is read once.
+    Raises FilterTooComplex, having done no work past it, when deciding would cost more than the budget
+    (MAX_FILTER_STEPS when none is given) or the search more than MAX_SEARCH_STEPS (see the module docstring).
     """
     if not pattern:
         return True
-    combinations = _combinations(pattern, "", [{}])
-    fields = _flatten(payload, {path for combination in combinations for path in combination})
-    budget = _Budget(MAX_SEARCH_STEPS)  # one budget for the whole call, however many alternatives $or makes
-    return any(_combination_holds(combination, fields, budget) for combination in combinations)
+    budget = budget or Budget(MAX_FILTER_STEPS)
+    event = payload if isinstance(payload, EventValues) else EventValues(payload)
+    combinations = _combinations(pattern, "", [{}])  # at most MAX_CONDITIONS fields: bounded by the pattern
+    leaves = _Leaves(event, budget)
+    search = Budget(MAX_SEARCH_STEPS, within=budget)  # one for the whole call, however many alternatives $or makes
+    return any(_combination_holds(combination, leaves, search) for combination in combinations)
 
 
 def _combinations(
@@ -346,27 +389,73 @@ def _combinations(
     return combinations
 
 
-def _flatten(payload: dict, paths: set[str]) -> dict[str, list[tuple[Any, Membership]]]:
-    """The payload's scalar values on the wanted paths, each with the array elements it sits in."""
-    prefixes = {path[:index] for path in paths for index, char in enumerate(path) if char == "."}
-    found: dict[str, list[tuple[Any, Membership]]] = defaultdict(list)
-    arrays = count()
+class EventValues:
+    """A payload's scalar values by path, each with the array elements it sits in, read once per path.
 
-    def walk(node: Any, path: str, membership: Membership) -> None:
-        if isinstance(node, dict):
-            for key, child in node.items():
-                deeper = _join(path, key)
-                if deeper in paths or deeper in prefixes:
-                    walk(child, deeper, membership)
-        elif isinstance(node, list):
-            array = next(arrays)
-            for index, item in enumerate(node):
-                walk(item, path, (*membership, (array, index)))
-        elif path in paths:
-            found[path].append((node, membership))
+    An array is numbered by where it sits (its keys and indexes from the root), so values read for two paths at
+    different times agree on the arrays they share. Reading charges the budget of the filter that first needs
+    the path a step for every key and element of each container on the way, before looking at them.
+    """
 
-    walk(payload, "", ())
-    return found
+    def __init__(self, payload: dict) -> None:
+        self.payload = payload
+        self._values: dict[str, list[tuple[Any, Membership]]] = {}
+        self._weights: dict[str, int] = {}
+        self._reaches: dict[str, bool] = {}
+        self._arrays: dict[tuple, int] = {}
+
+    def on(self, path: str, budget: Budget) -> list[tuple[Any, Membership]]:
+        if path not in self._values:
+            self._values[path] = self._read(path, budget)
+        return self._values[path]
+
+    def reaches(self, path: str, budget: Budget) -> bool:
+        """False when no value can sit on the path, found without reading arrays: a dict on the way lacks it."""
+        if path not in self._reaches:
+            self._reaches[path] = self._probe(path, budget)
+        return self._reaches[path]
+
+    def _probe(self, path: str, budget: Budget) -> bool:
+        prefixes = {path[:index] for index, char in enumerate(path) if char == "."}
+        frontier: list[tuple[Any, str]] = [(self.payload, "")]
+        while frontier:
+            node, where = frontier.pop()
+            if isinstance(node, list) or (where == path and not isinstance(node, dict)):
+                return True  # a value, or an array that may hold some
+            if isinstance(node, dict):
+                budget.charge(len(node))
+                deeper = ((child, _join(where, key)) for key, child in node.items())
+                frontier.extend((child, at) for child, at in deeper if at == path or at in prefixes)
+        return False
+
+    def weight(self, path: str, budget: Budget) -> int:
+        """Steps to compare the path's values with one entry: one a value, and one per CHARS_PER_STEP of a string."""
+        if path not in self._weights:
+            values = self.on(path, budget)
+            self._weights[path] = sum(1 + len(v) // CHARS_PER_STEP if isinstance(v, str) else 1 for v, _ in values)
+        return self._weights[path]
+
+    def _read(self, path: str, budget: Budget) -> list[tuple[Any, Membership]]:
+        prefixes = {path[:index] for index, char in enumerate(path) if char == "."}
+        found: list[tuple[Any, Membership]] = []
+
+        def walk(node: Any, where: str, position: tuple, membership: Membership) -> None:
+            if isinstance(node, dict | list):
+                budget.charge(len(node))
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    deeper = _join(where, key)
+                    if deeper == path or deeper in prefixes:
+                        walk(child, deeper, (*position, key), membership)
+            elif isinstance(node, list):
+                array = self._arrays.setdefault(position, len(self._arrays))
+                for index, item in enumerate(node):
+                    walk(item, where, (*position, index), (*membership, (array, index)))
+            elif where == path:
+                found.append((node, membership))
+
+        walk(self.payload, "", (), ())
+        return found
 
 
 # ------------------------------------------------------------------------ one alternative: a search over arrays
@@ -377,18 +466,6 @@ def _flatten(payload: dict, paths: set[str]) -> dict[str, list[tuple[Any, Member
 # Pins only grow, so a value whose arrays are all pinned where it sits stays present: its field cannot be absent.
 
 
-class _Budget:
-    """What one call of matches may still spend: a step is a search node or a place looked at."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = self.left = steps
-
-    def spend(self, steps: int) -> None:
-        self.left -= steps
-        if self.left < 0:
-            raise FilterTooComplex(f"deciding this filter takes more than {self.steps} steps")
-
-
 @dataclass(frozen=True, eq=False)
 class _Field:
     """One path of an alternative, as the search sees it: places grouped by the arrays they sit in."""
@@ -397,25 +474,58 @@ class _Field:
     present: Places | None  # where any of its values sits when it may be absent; None when it may not
 
 
-def _combination_holds(
-    combination: dict[str, list], fields: dict[str, list[tuple[Any, Membership]]], budget: _Budget
-) -> bool:
-    """Whether the payload's values on the alternative's paths satisfy it, searching only where they must."""
+class _Leaves:
+    """One call's view of the event: each leaf's matching values, compared once however many alternatives $or
+    copied the leaf into; the comparisons are charged before they are made."""
+
+    def __init__(self, event: EventValues, budget: Budget) -> None:
+        self.event, self.budget = event, budget
+        self._picks: dict[tuple[str, int], set[Membership]] = {}
+
+    def values(self, path: str) -> list[tuple[Any, Membership]]:
+        return self.event.on(path, self.budget)
+
+    def reaches(self, path: str) -> bool:
+        return self.event.reaches(path, self.budget)
+
+    def picks(self, path: str, entries: list) -> set[Membership]:
+        """Where the path's values matching one of the entries sit; a leaf is one list, shared by its copies."""
+        key = (path, id(entries))
+        if key not in self._picks:
+            self.budget.charge(self.event.weight(path, self.budget) * _check_leaf(entries, path))
+            self._picks[key] = {membership for value, membership in self.values(path) if _leaf_matches(entries, value)}
+        return self._picks[key]
+
+
+def _leaf_matches(entries: list, value: Any) -> bool:
+    return any(_entry_matches(entry, value) for entry in entries)
+
+
+def _combination_holds(combination: dict[str, list], leaves: _Leaves, search: Budget) -> bool:
+    """Whether the payload's values on the alternative's paths satisfy it, searching only where they must.
+
+    Fields with the fewest values come first: one with nothing to match fails the alternative before the others
+    are compared (a field no event value reaches costs nothing).
+    """
+    if any({"exists": False} not in entries and not leaves.reaches(path) for path, entries in combination.items()):
+        return False  # a field no value reaches, before reading the others' values
     wanted = []
-    for path, entries in combination.items():
-        values = fields.get(path, [])
-        picks = {membership for value, membership in values if any(_entry_matches(e, value) for e in entries)}
+    for path, entries in sorted(combination.items(), key=lambda item: len(leaves.values(item[0]))):
+        values, picks = leaves.values(path), leaves.picks(path, entries)
         if {"exists": False} not in entries:
+            if not picks:
+                return False  # no value and no absence: fails before any search
             wanted.append((picks, None))
         elif values:
             wanted.append((picks, {membership for _, membership in values}))
         # else it is absent whatever the other fields choose, so it needs no search
+    leaves.budget.charge(PLACE_STEPS * sum(len(picks) + len(present or ()) for picks, present in wanted))
     searched = _narrowed(wanted)
     if any(not field.picks and field.present is None for field in searched):
         return False  # no value and no absence: fails before any search
     # A field alone in its arrays holds by any of its picks, checked above; other groups need a search each.
     groups = sorted(_independent(searched), key=len)  # the cheap ones first, in case one fails
-    return all(_holds(group, {}, [], budget) for group in groups if len(group) > 1)
+    return all(_holds(group, {}, [], search) for group in groups if len(group) > 1)
 
 
 def _narrowed(wanted: list[tuple[set[Membership], set[Membership] | None]]) -> list[_Field]:
@@ -471,13 +581,13 @@ def _independent(fields: list[_Field]) -> list[list[_Field]]:
     return list(groups.values())
 
 
-def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], budget: _Budget) -> bool:
+def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], budget: Budget) -> bool:
     """Whether the pending fields can all hold beside the pins, the absent fields staying absent.
 
     Depth first, always on the field with the fewest options left (none fails at once, one is forced), so a
     conflict shows as early as the pins allow.
     """
-    budget.spend(1)
+    budget.charge(1)
     if any(_pinned_present(field.present, pins, budget) for field in absent):
         return False
     if not pending:  # arrays still unpinned may give any element, so a value fitting the pins is present
@@ -493,7 +603,7 @@ def _holds(pending: list[_Field], pins: dict[int, int], absent: list[_Field], bu
     return False
 
 
-def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: _Budget) -> tuple[_Field, list]:
+def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: Budget) -> tuple[_Field, list]:
     best: tuple[_Field, list] | None = None
     for field in pending:
         options = _options(field, pins, budget)
@@ -505,7 +615,7 @@ def _most_constrained(pending: list[_Field], pins: dict[int, int], budget: _Budg
     return best
 
 
-def _options(field: _Field, pins: dict[int, int], budget: _Budget) -> list[Membership | None]:
+def _options(field: _Field, pins: dict[int, int], budget: Budget) -> list[Membership | None]:
     """The field's picks that fit the pins, then absence if it is allowed and still possible."""
     options: list[Membership | None] = list(_fitting(field.picks, pins, budget))
     if field.present is not None and not _pinned_present(field.present, pins, budget):
@@ -513,27 +623,27 @@ def _options(field: _Field, pins: dict[int, int], budget: _Budget) -> list[Membe
     return options
 
 
-def _fitting(places: Places, pins: dict[int, int], budget: _Budget) -> Iterator[Membership]:
+def _fitting(places: Places, pins: dict[int, int], budget: Budget) -> Iterator[Membership]:
     """The places in elements the pins allow; where the pins name every array of a group, one lookup."""
     for arrays, group in places.items():
         if all(array in pins for array in arrays):
-            budget.spend(1 + len(arrays))
+            budget.charge(1 + len(arrays))
             pinned = tuple((array, pins[array]) for array in arrays)
             if pinned in group:
                 yield pinned
         else:
-            budget.spend(1 + len(arrays) * len(group))
+            budget.charge(1 + len(arrays) * len(group))
             yield from (membership for membership in group if _fits(pins, membership))
 
 
-def _any_fitting(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
+def _any_fitting(places: Places | None, pins: dict[int, int], budget: Budget) -> bool:
     return any(True for _ in _fitting(places or {}, pins, budget))
 
 
-def _pinned_present(places: Places | None, pins: dict[int, int], budget: _Budget) -> bool:
+def _pinned_present(places: Places | None, pins: dict[int, int], budget: Budget) -> bool:
     """Some value sits where every one of its arrays is pinned: present however the search goes on."""
     for arrays, group in (places or {}).items():
-        budget.spend(1 + len(arrays))
+        budget.charge(1 + len(arrays))
         if all(array in pins for array in arrays) and tuple((array, pins[array]) for array in arrays) in group:
             return True
     return False
@@ -551,16 +661,10 @@ def _entry_matches(entry: Any, value: Any) -> bool:
 
 
 def _same(expected: Any, value: Any) -> bool:
-    """Equal as JSON text: 5 is not 5.0, true is not 1, 0.0 is not -0.0."""
-    if _kind(expected) != _kind(value) or expected != value:
+    """Equal as JSON text: 5 is not 5.0, true is not 1, 0.0 is not -0.0 (JSON's types are Python's exactly)."""
+    if expected != value or type(expected) is not type(value):
         return False
     return not isinstance(value, float) or math.copysign(1, expected) == math.copysign(1, value)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    return "str" if isinstance(value, str) else type(value).__name__
 
 
 def _is_number(value: Any) -> bool:
@@ -606,8 +710,9 @@ def _wildcard(operand: str, value: Any) -> bool:
     return True
 
 
+@lru_cache(maxsize=1024)
 def _wildcard_segments(operand: str) -> list[str]:
-    """The literal pieces between unescaped stars."""
+    """The literal pieces between unescaped stars (read once per entry; callers do not change the list)."""
     segments, escaped = [""], False
     for char in operand:
         if escaped or char not in "*\\":
@@ -626,25 +731,39 @@ def _anything_but(operand: Any, value: Any) -> bool:
         [(name, excluded)] = operand.items()
         excluded = excluded if isinstance(excluded, list) else [excluded]
         return not any(_EXCLUDERS[name](item, value) for item in excluded)
-    excluded = operand if isinstance(operand, list) else [operand]
-    return not any(_same(item, value) for item in excluded)
+    if isinstance(operand, list):
+        return not any(_same(item, value) for item in operand)
+    return not _same(operand, value)
 
 
 def _numeric(operand: list, value: Any) -> bool:
     if not _is_number(value):
         return False
-    return all(_COMPARE[op](value, bound) for op, bound in zip(operand[::2], operand[1::2], strict=True))
+    # validate allows one comparison or two: ["<", 5] or [">", 0, "<=", 5]
+    holds = _COMPARE[operand[0]](value, operand[1])
+    return holds and (len(operand) == 2 or _COMPARE[operand[2]](value, operand[3]))
 
 
 def _cidr(operand: str, value: Any) -> bool:
-    if not isinstance(value, str):
+    address = _address(value) if isinstance(value, str) else None
+    if address is None:
         return False
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    network = ipaddress.ip_network(operand, strict=False)
+    network = _network(operand)
     return address.version == network.version and address in network
+
+
+@lru_cache(maxsize=4)  # a value meets a leaf's entries one after the other; few kept, as values may be long
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _network(operand: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """Parsed once per filter entry, not once per event value it is compared with."""
+    return ipaddress.ip_network(operand, strict=False)
 
 
 def _exists(operand: bool, value: Any) -> bool:

@@ -1,5 +1,7 @@
 """Pydantic models of the contracts: tokens, API bodies, webhooks, producer events, queue messages."""
 
+import base64
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from bluehooks import filters
+from bluehooks import filters, signing
 from bluehooks.catalog import unknown_event_types
 
 Role = Literal["OWNER", "ADMIN", "PROJECT_MANAGER", "MEMBER"]
@@ -73,7 +75,13 @@ def _valid_filter(pattern: dict[str, Any] | None) -> dict[str, Any] | None:
     return pattern or None
 
 
-Name = Annotated[str, Field(max_length=200)]
+def _no_control_characters(text: str) -> str:
+    if any(unicodedata.category(character) == "Cc" for character in text):
+        raise ValueError("may not hold control characters")
+    return text
+
+
+Name = Annotated[str, Field(max_length=200), AfterValidator(_no_control_characters)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 EventList = Annotated[
     list[str],
@@ -90,7 +98,28 @@ FilterPattern = Annotated[
     Field(description="An EventBridge event pattern matched against the delivered payload; null: no filter."),
     AfterValidator(_valid_filter),
 ]
-Secret = Annotated[str, Field(min_length=8, max_length=256, pattern=r"^[\x21-\x7e]+$")]
+
+
+def _enough_key_material(secret: str) -> str:
+    """Both schemes get a 16-byte key at least: whsec_ + base64 (Standard Webhooks), or the text itself."""
+    if secret.startswith(signing.SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret.removeprefix(signing.SECRET_PREFIX), validate=True)
+        except ValueError:
+            raise ValueError("a secret starting with whsec_ must be followed by base64") from None
+    else:
+        key = secret.encode()
+    if len(key) < MIN_SECRET_BYTES:
+        raise ValueError(f"a secret needs at least {MIN_SECRET_BYTES} bytes of key material (after whsec_, decoded)")
+    return secret
+
+
+MIN_SECRET_BYTES = 16
+Secret = Annotated[
+    str,
+    Field(min_length=16, max_length=256, pattern=r"^[\x21-\x7e]+$"),
+    AfterValidator(_enough_key_material),
+]
 
 
 class WebhookCreate(Model):
@@ -201,8 +230,14 @@ class WebhookPage(Model):
 
 
 class EventType(Model):
+    """An event type of the catalog, with the JSON Schema (2020-12) of the body a receiver gets, and an example."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
     name: str
     description: str
+    body_schema: dict[str, Any] = Field(alias="schema", description="JSON Schema (2020-12) of the delivery body")
+    example: dict[str, Any] = Field(description="A delivery body of this type, valid against `schema`")
 
 
 class Message(Model):
@@ -316,6 +351,17 @@ class RecoverRequest(Model):
     since: Moment = Field(description="Redeliver every failed or dead delivery created at or after this time.")
 
 
+class NotSent(Model):
+    """A delivery left out of a redelivery, and why: the webhook no longer subscribes to it, or you may not see it."""
+
+    deliveryId: str
+    reason: str
+
+
 class Recovery(Model):
     queued: int = Field(description="Deliveries queued again by this call.")
     remaining: bool = Field(description="true: more remain; call again with the same body to queue the next ones.")
+    notSent: list[NotSent] = Field(
+        default_factory=list,
+        description="Deliveries this call dropped instead (state `dropped`, with the reason in the log).",
+    )

@@ -147,6 +147,10 @@ class _PinnedSession(requests.Session):
 def pinned_session(policy: TargetPolicy, pool_size: int = 10) -> requests.Session:
     session = _PinnedSession(policy)
     session.trust_env = False  # no proxies or .netrc from the environment
+    # DESIGN: exactly the contract's headers. requests would add Accept, Accept-Encoding and
+    # Connection; SKIP_HEADER also stops http.client's `Accept-Encoding: identity`.
+    session.headers.clear()
+    session.headers["Accept-Encoding"] = urllib3.util.SKIP_HEADER
     adapter = PinnedAddressAdapter(policy)
     adapter.init_poolmanager(pool_size, pool_size)  # as many kept connections as concurrent records
     session.mount("https://", adapter)

@@ -24,6 +24,11 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
+# RFC 3986's unreserved and reserved characters, and '%' starting a percent-encoding; but not "'",
+# which it allows and which would end an HTML attribute where a host app shows the URL (e-mails).
+# Non-ASCII characters are left to IDNA and requests' quoting (IRIs, RFC 3987).
+_URI_CHARACTER = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
@@ -184,6 +189,10 @@ def _refuse_text(url: str) -> None:
     # Parsers disagree on these: urllib.parse drops tab/CR/LF, requests strips leading spaces.
     if bad := next((ch for ch in url if ch.isspace() or unicodedata.category(ch) == "Cc"), None):
         raise TargetRefused(f"url must not contain whitespace or control characters (found U+{ord(bad):04X})")
+    if bad := next((ch for ch in url if ch.isascii() and not _URI_CHARACTER.fullmatch(ch)), None):
+        raise TargetRefused(f"url must not contain {bad!r} unencoded (RFC 3986): percent-encode it")
+    if _BAD_PERCENT.search(url):
+        raise TargetRefused("url has a '%' that does not start a percent-encoding (%XX)")
 
 
 def _refuse_shape(parts: SplitResult, policy: TargetPolicy) -> None:

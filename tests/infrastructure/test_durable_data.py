@@ -1,0 +1,55 @@
+"""Data survives the stack: what holds durable data, or unlocks it, is kept when the stack goes or a resource
+is replaced. Every resource type of the template is classified, so a new one cannot forget it."""
+
+from devstack.template import load_template
+
+# Types that hold data a person needs later, or the key that unlocks it.
+DURABLE = {
+    "AWS::DynamoDB::Table": "webhooks, sealed secrets, the delivery log, idempotency records",
+    "AWS::KMS::Key": "unlocks the sealed signing secrets in the webhooks table",
+    "AWS::S3::Bucket": "objects",
+}
+# Types whose loss a new stack makes good: configuration, wiring, and data that expires anyway.
+TRANSIENT = {
+    "AWS::Serverless::Function",
+    "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::Api",
+    "AWS::SQS::Queue",  # messages live 14 days at most; drain or redrive before deleting a stack
+    "AWS::SQS::QueuePolicy",
+    "AWS::Events::EventBus",
+    "AWS::Events::EventBusPolicy",
+    "AWS::Logs::LogGroup",  # kept LogRetentionDays at most
+    "AWS::IAM::Role",
+    "AWS::ApiGateway::Account",
+    "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    # Static egress (EgressMode=StaticIps): a network. Its Elastic IPs are addresses receivers allow, not data.
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::Route",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::EIP",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::VPCEndpoint",
+}
+
+
+def test_every_resource_type_is_classified_as_durable_or_not():
+    types = {resource["Type"] for resource in load_template()["Resources"].values()}
+    assert types - DURABLE.keys() - TRANSIENT == set(), "classify the new type: does it hold or unlock data?"
+
+
+def test_every_durable_resource_is_retained_on_deletion_and_on_replacement():
+    policies = {
+        logical_id: (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"))
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] in DURABLE
+    }
+    assert policies and {name: kept for name, kept in policies.items() if kept != ("Retain", "Retain")} == {}
