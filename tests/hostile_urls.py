@@ -59,6 +59,7 @@ HOSTILE_URLS: list[tuple[str, str, str]] = [
     ("https://[::a9fe:a9fe]/", address("IPv4-compatible"), "IPv4-compatible metadata"),
     ("https://[::ffff:0:7f00:1]/", address("IPv4-translated, SIIT"), "SIIT IPv4-translated loopback"),
     ("https://[64:ff9b::7f00:1]/", address("NAT64"), "NAT64 loopback"),
+    ("https://[64:ff9b:1::7f00:1]/", address("local NAT64"), "local-use NAT64 loopback"),
     ("https://[2002:7f00:1::]/", address("6to4"), "6to4 loopback"),
     ("https://[2001::1]/", address("IETF protocol assignments, Teredo"), "Teredo"),
     # Cloud metadata.
