@@ -13,13 +13,13 @@ import requests
 
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.timestamps import iso
-from devstack.token import mint
+from devtools.receiver import Receiver
+from devtools.token import mint
 from ops import queues, tail
 from ops.__main__ import parser
 from ops.target import NoTarget, Target
 from tests.e2e.localstack import ROOT, LocalStackProcess
 from tests.e2e.test_local_stack import SECRET, create_webhook, put_event
-from tests.receiver import Receiver
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@
 The committed samples hold placeholders where a value must not be frozen in git or cannot be known
 in advance: `${TOKEN}` (a bearer token: tokens expire), `${WEBHOOK_ID}` and `${DELIVERY_ID}` (a
 webhook of the running local stack and one of its deliveries). `make samples` (`python -m
-devstack.samples`) renders every sample into events/local/ (git-ignored) for the running local
+devtools.samples`) renders every sample into events/local/ (git-ignored) for the running local
 stack: a token minted for its key, valid an hour, and the ids of a webhook named "sam samples",
 found or created (it posts to a closed loopback port unless SAMPLES_WEBHOOK_URL says otherwise).
 
-`python -m devstack.samples --generate` rewrites the committed samples after a change to the
+`python -m devtools.samples --generate` rewrites the committed samples after a change to the
 catalog or the routes; tests/unit/test_samples.py fails while they are out of date. Shapes are those
 of `sam local generate-event` (apigateway aws-proxy, sqs receive-message) and of an EventBridge
 rule's target event.
@@ -31,7 +31,7 @@ import requests
 
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ACCOUNT_ID, ROOT
-from devstack.token import mint
+from devtools.token import mint
 
 EVENTS = ROOT / "events"
 RENDERED = EVENTS / "local"

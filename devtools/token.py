@@ -1,4 +1,4 @@
-"""Mint a development bearer token: python -m devstack.token [--role ADMIN] [--company c1] [--sub u1]."""
+"""Mint a development bearer token: python -m devtools.token [--role ADMIN] [--company c1] [--sub u1]."""
 
 import argparse
 import os

@@ -1,7 +1,7 @@
 """env.json for `sam local invoke` and `sam local start-api`: each function's environment on the local stack.
 
 `make run` writes it (SAM_ENV_FILE, default env.json) and keeps a copy in the emulator, from
-which `make sam-env` (`python -m devstack.samenv`) writes it again while the stack runs. The
+which `make sam-env` (`python -m devtools.samenv`) writes it again while the stack runs. The
 shape is SAM's `--env-vars` file: `{"FunctionLogicalId": {"VARIABLE": "value"}}`, each function's
 whole environment as the local stack resolves it (tables, queues, key, bus, parameters), the
 local flags, dummy credentials, and AWS_ENDPOINT_URL: the emulator as a SAM container sees it,
@@ -23,18 +23,12 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from devstack.stack import REGION, local_flags
 from devstack.template import ROOT, LocalStack
 
 ENV_FILE = "SAM_ENV_FILE"  # where `make run` writes env.json; unset or empty: nowhere
 EMULATOR_URL = "SAM_EMULATOR_URL"  # the emulator as a SAM container reaches it
-LOCAL_FLAGS = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED")
 DUMMY_CREDENTIAL = "testing"  # the emulator takes any credentials; real ones never belong here
-REGION = "us-east-1"
-
-
-def local_flags(env: Mapping[str, str]) -> dict[str, str]:
-    """No X-Ray daemon and no CloudWatch locally: both off unless the shell says otherwise."""
-    return {flag: env.get(flag, "true") for flag in LOCAL_FLAGS}
 
 
 def access(endpoint_url: str, region: str = REGION) -> dict[str, str]:
