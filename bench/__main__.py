@@ -39,8 +39,8 @@ from bench.coldstart import coldstart
 from bench.cost import cost
 from bench.engine import engine
 from devstack.stack import Running, Settings
+from devstack.token import mint
 from devtools.receiver import Receiver, free_port
-from devtools.token import mint
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
 BURST = int(os.environ.get("BENCH_BURST", "200"))

@@ -24,8 +24,8 @@ from devstack.emulator import difference
 from devstack.lambdas import invocations
 from devstack.stack import Running
 from devstack.template import LocalStack
+from devstack.token import mint
 from devtools.receiver import Receiver
-from devtools.token import mint
 
 EVENTS = int(os.environ.get("BENCH_COST_EVENTS", "200"))
 WEBHOOKS = (1, 10)

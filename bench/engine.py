@@ -19,9 +19,9 @@ import urllib3
 
 from devstack.lambdas import LambdaContext, load_handler
 from devstack.stack import Running
+from devstack.token import mint
 from devtools.hostile_receiver import HostileReceiver
 from devtools.receiver import Receiver
-from devtools.token import mint
 
 HANG_WINDOW_SECONDS = 60
 HANGING_QUEUED = 1000

@@ -6,9 +6,9 @@ import signal
 import sys
 import warnings
 
+from devstack import samenv
+from devstack.quickstart import quickstart
 from devstack.stack import Running, Settings
-from devtools import samenv
-from devtools.quickstart import quickstart
 
 
 def main() -> None:

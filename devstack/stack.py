@@ -3,7 +3,6 @@
 import logging
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from devstack.chaos import Chaos
 from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool
 from devstack.roles import install, roles
+from devstack.samenv import local_flags
 from devstack.sources import Poller
 from devstack.template import ROOT, EventSource, LocalStack, load_template
 
@@ -45,12 +45,6 @@ PARAMETER_OVERRIDES = {
 # The API runs one invocation at a time: Powertools' resolver keeps the current request in a
 # class attribute, which concurrent invocations in one process would share.
 INSTANCES = {"sqs": 4, "rule": 2, "api": 1}
-LOCAL_FLAGS = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED")
-
-
-def local_flags(env: Mapping[str, str]) -> dict[str, str]:
-    """No X-Ray daemon and no CloudWatch locally: both off unless the shell says otherwise."""
-    return {flag: env.get(flag, "true") for flag in LOCAL_FLAGS}
 
 
 def instances(source: EventSource) -> int:

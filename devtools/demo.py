@@ -22,10 +22,10 @@ import boto3
 import requests
 
 from devstack.stack import Running, Settings, local_parameters
+from devstack.token import mint
 from devtools.apiclient import Api, ApiError
 from devtools.loopback import Arrival, Loopback, verification_module
 from devtools.scenario import EVENTS, WEBHOOKS, Seen, Tally, WebhookPlan, differences, matching
-from devtools.token import mint
 
 # Short enough for a demo: 5 attempts over about 6 s, a 2 s deadline (with 1 s, a stall of a loaded
 # machine would turn a first try into a retry), an UNHEALTHY endpoint probed every second.

@@ -23,9 +23,9 @@ from typing import Any, TextIO
 import requests
 
 from devstack.stack import DEFAULT_JWT_SECRET
+from devstack.token import mint
 from devtools.apiclient import Api, ApiError
 from devtools.loopback import Arrival, Loopback, verification_module
-from devtools.token import mint
 
 # What a delivery carries; forwarded as is (hop-by-hop headers such as Host are the forwarder's own).
 FORWARDED = ("content-type", "user-agent", "x-signature", "webhook-id", "webhook-timestamp", "webhook-signature")

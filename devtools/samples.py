@@ -31,7 +31,7 @@ import requests
 
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ACCOUNT_ID, ROOT
-from devtools.token import mint
+from devstack.token import mint
 
 EVENTS = ROOT / "events"
 RENDERED = EVENTS / "local"

@@ -2,20 +2,10 @@
 
 import argparse
 import os
-import time
 import warnings
 
-import jwt
-
 from devstack.stack import DEFAULT_JWT_SECRET
-
-
-def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | None = None, ttl: int = 3600) -> str:
-    issued = int(time.time())
-    claims = {"sub": sub, "company": company, "role": role, "iat": issued, "exp": issued + ttl}
-    if projects:
-        claims["projects"] = projects
-    return jwt.encode(claims, secret, algorithm="HS256")
+from devstack.token import mint
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ from bluehooks.config import Settings
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
+from devstack import samenv
 from devstack.template import LocalStack
-from devtools import samenv
 
 DEFAULT_RETENTION_DAYS = 30
 # Stack output where the template has one, else the logical id of the resource.

@@ -19,7 +19,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from devtools.token import mint
+from devstack.token import mint
 from tests.e2e.localstack import LocalStackProcess
 from tests.verify import assert_signed
 

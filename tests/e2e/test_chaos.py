@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 import pytest
 import requests
 
-from devtools.token import mint
+from devstack.token import mint
 from tests.chaos_receiver import ChaosReceiver
 from tests.e2e.localstack import LocalStackProcess
 from tests.verify import assert_signed

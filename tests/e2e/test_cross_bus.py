@@ -14,7 +14,7 @@ import boto3
 import pytest
 import requests
 
-from devtools.token import mint
+from devstack.token import mint
 from tests.e2e.localstack import REGION, LocalStackProcess
 from tests.verify import assert_signed
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bluehooks.fanout import MAX_PAYLOAD_BYTES
-from devtools.token import mint
+from devstack.token import mint
 from tests.e2e.localstack import ROOT, LocalStackProcess
 
 SECRET = "e2e-fanout-secret-e2e-fanout-secret"

@@ -16,11 +16,12 @@ import pytest
 import requests
 
 from bluehooks.signing import signature_headers
-from devtools import demo, quickstart
+from devstack import quickstart
+from devstack.token import mint
+from devtools import demo
 from devtools.loopback import RECEIVERS, verification_module
 from devtools.receiver import Receiver
 from devtools.scenario import WEBHOOKS, Tally, differences, expected_tally
-from devtools.token import mint
 from tests.e2e.localstack import LocalStackProcess
 
 ROOT = Path(__file__).resolve().parents[2]

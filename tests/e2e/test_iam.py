@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from devstack.roles import used
+from devstack.token import mint
 from devtools.receiver import Receiver
-from devtools.token import mint
 from tests.e2e.localstack import ROOT, LocalStackProcess
 from tests.iam_grants import Unit, unneeded, unused
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from devtools.token import mint
+from devstack.token import mint
 from tests.e2e.localstack import LocalStackProcess
 
 SECRET = "inflight-jwt-secret-inflight-jwt"

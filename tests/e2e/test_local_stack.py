@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devtools.token import mint
+from devstack.token import mint
 from tests.e2e.localstack import LocalStackProcess
 from tests.verify import assert_signed
 

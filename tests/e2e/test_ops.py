@@ -13,8 +13,8 @@ import requests
 
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.timestamps import iso
+from devstack.token import mint
 from devtools.receiver import Receiver
-from devtools.token import mint
 from ops import queues, tail
 from ops.__main__ import parser
 from ops.target import NoTarget, Target

@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from devstack.template import load_template
+from devstack.token import mint
 from devtools import samples
 from devtools.receiver import Receiver
-from devtools.token import mint
 from tests.e2e.localstack import LocalStackProcess
 from tests.verify import assert_signed
 

@@ -4,7 +4,7 @@ import json
 import shlex
 
 from devstack.stack import REGION, Settings
-from devtools.token import mint
+from devstack.token import mint
 
 TOKEN_HOURS = 12
 COMPANY, USER = "company-1", "user-1"
