@@ -15,7 +15,6 @@ rule's target event.
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from typing import Any
 
 import requests
 
+from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ACCOUNT_ID, ROOT
 from devstack.token import mint
@@ -46,18 +46,9 @@ SAMPLES_WEBHOOK = "sam samples"
 DEFAULT_SAMPLES_URL = "http://127.0.0.1:9/sam-samples"  # the discard port: nothing answers, nothing leaves the host
 
 
-def _catalog() -> Any:
-    """bluehooks.catalog, read from the layer's source (the local stack does not import the domain package)."""
-    spec = importlib.util.spec_from_file_location("_catalog", ROOT / "layers/bluehooks/bluehooks/catalog.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def bus_events() -> list[str]:
     """The catalog's events a producer puts on the bus (platform-only ones are never fanned out)."""
-    catalog = _catalog()
-    return [name for name in catalog.EVENT_TYPES if name not in catalog.PLATFORM_ONLY_EVENTS]
+    return [name for name in EVENT_TYPES if name not in PLATFORM_ONLY_EVENTS]
 
 
 # -- EventBridge: one producer event per event type --------------------------------------------------
