@@ -11,8 +11,8 @@ import pytest
 from bluehooks import fanout as fanout_module
 from bluehooks import filters
 from bluehooks.fanout import EnqueueFailed
+from devtools.subscriptions import subscribe
 from tests.integration.conftest import bus_event, queued, sample
-from tests.subscriptions import subscribe
 
 
 def make(api, **fields) -> dict:
