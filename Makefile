@@ -38,23 +38,23 @@ chaos: $(STACK_VENVS)  ## the chaos ledger, long: thousands of events, faults ev
 	CHAOS_EVENTS=$(or $(CHAOS_EVENTS),2000) $(BIN)/python -m pytest tests/e2e/test_chaos.py -s -p no:cacheprovider
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
-	@$(BIN)/python -m devstack.token
+	@$(BIN)/python -m devtools.token
 
 # A developer's first minutes (README, "The two commands"): a checked tour on a stack of its own, and a
 # receiver on the running `make run` stack, e.g. make listen LISTEN_ARGS="--events TODO_CREATED --project p1"
 .PHONY: demo listen
 demo: $(STACK_VENVS)  ## a scripted scenario on a local stack of its own; exits 0 only if every outcome is as expected
-	$(BIN)/python -m devstack.demo
+	$(BIN)/python -m devtools.demo
 
 listen: $(VENV)/.installed  ## like `stripe listen`: a receiver with its own webhook; prints and verifies each delivery
-	$(BIN)/python -m devstack.listen $(LISTEN_ARGS)
+	$(BIN)/python -m devtools.listen $(LISTEN_ARGS)
 
 # sam local against the running local stack (README, "Local invoke with SAM"; Docker needed, and `make build`).
 sam-env: $(VENV)/.installed  ## env.json (sam local --env-vars) from the running local stack
-	$(BIN)/python -m devstack.samenv
+	$(BIN)/python -m devtools.samenv
 
 samples: $(VENV)/.installed  ## events/local/: the samples with a fresh token and ids from the running local stack
-	$(BIN)/python -m devstack.samples
+	$(BIN)/python -m devtools.samples
 
 # SAM hands a container the credentials of its own session: dummy ones, for the emulator. Its own calls
 # (STS, for AWS::AccountId) go to the emulator too. DeliveryTimeoutSeconds as a string: SAM looks the
@@ -89,7 +89,7 @@ replay-fanout-dlq: $(VENV)/.installed  ## put FanoutDLQ's events back on the bus
 
 build: template
 
-$(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt layers/bluehooks/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

@@ -37,10 +37,10 @@ from typing import Any
 import boto3
 import requests
 
-from devstack import samples
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ROOT
 from devstack.token import mint
+from devtools import samples
 from tools import dockerhost, lambdaimage, layerplatform
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"

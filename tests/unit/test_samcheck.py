@@ -3,8 +3,8 @@
 import json
 import random
 
-from devstack import samples
 from devstack.template import load_template
+from devtools import samples
 from tools import samcheck
 
 COMMITTED = samples.committed()
