@@ -72,7 +72,7 @@ sam-api: $(SAM_VENV)/.installed  ## the API through sam local start-api, on SAM_
 # The real container path, on a local stack of its own (README, "Local invoke with SAM"): Docker installed and
 # started when absent, the stand-in Lambda image built once, then sam local invoke / start-api, each payload checked.
 sam-local-check: $(STACK_VENVS)  ## sam local invoke (SAMPLES=all: every sample) and start-api in Docker
-	$(BIN)/python -m tools.samcheck --samples $(or $(SAMPLES),one)
+	$(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one)
 
 # The replay and inspection tools (README, "Replay and inspection: `make ops`"), on the local stack
 # unless ARGS names a deployed stack, e.g. make ops ARGS="pending --company acme --webhook wh_..."

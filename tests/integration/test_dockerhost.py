@@ -1,4 +1,4 @@
-"""tools/dockerhost.py's own parts, without Docker: the bridge forward, and failing loudly when Docker cannot run."""
+"""devtools/dockerhost.py's own parts, without Docker: the bridge forward, and failing loudly when Docker cannot run."""
 
 import os
 import socket
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import dockerhost
+from devtools import dockerhost
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,12 @@ def test_a_dockerd_that_cannot_start_is_reported_with_its_reason(no_docker, tmp_
 
 def test_sam_local_check_fails_with_the_reason_when_docker_cannot_run(no_docker):
     done = subprocess.run(
-        [sys.executable, "-m", "tools.samcheck"], cwd=ROOT, env=no_docker, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "devtools.samcheck"],
+        cwd=ROOT,
+        env=no_docker,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "sam-local-check FAILED: Docker cannot run here" in done.stderr and "no cgroups here" in done.stderr

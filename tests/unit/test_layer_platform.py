@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import layerplatform, samcheck
+from devtools import layerplatform, samcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,7 @@ import json
 import random
 
 from devstack.template import load_template
-from devtools import samples
-from tools import samcheck
+from devtools import samcheck, samples
 
 COMMITTED = samples.committed()
 SQS_RESULT_OK = {"batchItemFailures": []}

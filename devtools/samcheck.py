@@ -2,7 +2,7 @@
 
 Brings up what it needs and leaves only caches behind: Docker (Debian's docker.io when no dockerd
 is installed; a dockerd of its own when none answers, stopped at the end), the stand-in Lambda
-image when absent (tools/lambdaimage.py), a local stack of its own (`python -m devstack`, ports
+image when absent (devtools/lambdaimage.py), a local stack of its own (`python -m devstack`, ports
 below 32768) reachable from the containers through a forward on the docker0 bridge address,
 `sam build` when the sources are newer than the build. Then:
 
@@ -40,8 +40,7 @@ import requests
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ROOT
 from devstack.token import mint
-from devtools import samples
-from tools import dockerhost, lambdaimage, layerplatform
+from devtools import dockerhost, lambdaimage, layerplatform, samples
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 BUILD = ROOT / ".aws-sam" / "build"

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.dockerhost import apt_install, run
+from devtools.dockerhost import apt_install, run
 
 REPOSITORY = "public.ecr.aws/lambda/python"
 TAGS = ("3.11", "3.11-x86_64")  # SAM asks for the second; with only the first it goes to the registry
