@@ -173,8 +173,8 @@ def test_openapi_document_lists_every_route(api):
 
 def test_every_operation_in_the_openapi_document_has_a_sample_and_every_sample_is_a_route(api, handlers):
     """events/api-*.json against the document the handler serves, not against the list they were made from."""
-    from devstack import samples
     from devstack.lambdas import LambdaContext
+    from devtools import samples
 
     document = api("GET", "/openapi.json", token="none")[1]
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
