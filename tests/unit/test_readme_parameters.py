@@ -1,18 +1,18 @@
-"""The README's parameter table documents exactly template.yaml's parameters, with their defaults."""
+"""The parameter table (docs/configuration.md) documents exactly template.yaml's parameters, with their defaults."""
 
 import re
 from pathlib import Path
 
 from devstack.template import ROOT, load_template
 
-SECTION = "### Configuration parameters"
+SECTION = "## Configuration parameters"
 ROW = re.compile(r"^\| `(?P<name>\w+)` \| (?P<default>[^|]*) \|")
 
 
-def readme_parameters(readme: Path = ROOT / "README.md") -> dict[str, str]:
-    """Parameter → default as the README's table shows it (`value`, or "empty")."""
+def readme_parameters(readme: Path = ROOT / "docs" / "configuration.md") -> dict[str, str]:
+    """Parameter → default as the documentation's table shows it (`value`, or "empty")."""
     text = readme.read_text()
-    assert SECTION in text, f"README has no {SECTION!r} section"
+    assert SECTION in text, f"{readme.name} has no {SECTION!r} section"
     table = text.split(SECTION, 1)[1].split("\n#", 1)[0]
     rows = {}
     for line in table.splitlines():
