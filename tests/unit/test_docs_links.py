@@ -1,4 +1,4 @@
-"""Every relative link in README.md and docs/ leads to a file of the repository, and to a heading there if it names one."""
+"""Every relative link in README.md and docs/ leads to a file of the repository (and heading, if named)."""
 
 import re
 from pathlib import Path
