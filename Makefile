@@ -40,7 +40,7 @@ chaos: $(STACK_VENVS)  ## the chaos ledger, long: thousands of events, faults ev
 token: $(VENV)/.installed  ## a development bearer token for the local stack
 	@$(BIN)/python -m devtools.token
 
-# A developer's first minutes (README, "The two commands"): a checked tour on a stack of its own, and a
+# A developer's first minutes (README, "The two commands"; docs/first-minutes.md): a checked tour on a stack of its own, and a
 # receiver on the running `make run` stack, e.g. make listen LISTEN_ARGS="--events TODO_CREATED --project p1"
 .PHONY: demo listen
 demo: $(STACK_VENVS)  ## a scripted scenario on a local stack of its own; exits 0 only if every outcome is as expected
@@ -49,7 +49,7 @@ demo: $(STACK_VENVS)  ## a scripted scenario on a local stack of its own; exits 
 listen: $(VENV)/.installed  ## like `stripe listen`: a receiver with its own webhook; prints and verifies each delivery
 	$(BIN)/python -m devtools.listen $(LISTEN_ARGS)
 
-# sam local against the running local stack (README, "Local invoke with SAM"; Docker needed, and `make build`).
+# sam local against the running local stack (docs/local-invoke.md; Docker needed, and `make build`).
 sam-env: $(VENV)/.installed  ## env.json (sam local --env-vars) from the running local stack
 	$(BIN)/python -m devtools.samenv
 
@@ -69,12 +69,12 @@ sam-invoke: $(SAM_VENV)/.installed  ## make sam-invoke FUNCTION=FanoutFunction E
 sam-api: $(SAM_VENV)/.installed  ## the API through sam local start-api, on SAM_API_PORT (default 3001)
 	$(SAM_LOCAL) start-api --port $(or $(SAM_API_PORT),3001) $(SAM_LOCAL_ARGS)
 
-# The real container path, on a local stack of its own (README, "Local invoke with SAM"): Docker installed and
+# The real container path, on a local stack of its own (docs/local-invoke.md): Docker installed and
 # started when absent, the stand-in Lambda image built once, then sam local invoke / start-api, each payload checked.
 sam-local-check: $(STACK_VENVS)  ## sam local invoke (SAMPLES=all: every sample) and start-api in Docker
 	$(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one)
 
-# The replay and inspection tools (README, "Replay and inspection: `make ops`"), on the local stack
+# The replay and inspection tools (docs/operations.md, "Replay and inspection: `make ops`"), on the local stack
 # unless ARGS names a deployed stack, e.g. make ops ARGS="pending --company acme --webhook wh_..."
 # or make ops ARGS="redrive-deliveries --dry-run --profile prod --stack blue-webhooks-prod"
 .PHONY: ops

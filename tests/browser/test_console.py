@@ -2,7 +2,7 @@
 against the local stack as `make run` starts it, delivering to a real receiver on loopback.
 
 Screenshots of each main screen are kept under test-output/screenshots/ (not committed);
-docs/console.png (the README's) is written when missing, or again with UPDATE_DOCS_SCREENSHOT=1.
+docs/console.png (docs/api.md's) is written when missing, or again with UPDATE_DOCS_SCREENSHOT=1.
 """
 
 import json
