@@ -250,6 +250,23 @@ ROUTES: dict[str, tuple[str, str, dict[str, str] | None, Any, bool]] = {
     "retry-delivery": ("POST", f"{ONE}/deliveries/${{DELIVERY_ID}}/retry", None, None, True),
     "recover": ("POST", f"{ONE}/recover", None, {"since": "2026-11-01T00:00:00Z"}, True),
     "delete-webhook": ("DELETE", ONE, None, None, True),
+    "test-filter": (
+        "POST",
+        "/filters/test",
+        None,
+        {
+            "filter": {"currentValue": {"done": [False]}, "project": {"id": [PROJECT]}},
+            "event": {
+                "event": "TODO_CREATED",
+                "company": {"id": COMPANY},
+                "project": {"id": PROJECT},
+                "user": {"id": USER},
+                "currentValue": {"id": "todo-1", "title": "New record", "done": False},
+                "previousValue": None,
+            },
+        },
+        True,
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from console import console_router, docs_headers
 from delivery_routes import delivery_router
+from filter_routes import filter_router
 from webhook_routes import webhook_router
 
 from bluehooks import PRODUCT, __version__, jsonlimits
@@ -90,6 +91,7 @@ def current_caller() -> Caller:
 
 app.include_router(webhook_router(service, current_caller))
 app.include_router(delivery_router(deliveries, current_caller))
+app.include_router(filter_router())
 app.include_router(console_router(config.console_frame_ancestors))
 
 

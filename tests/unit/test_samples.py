@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.config import settings
-from bluehooks.models import DeliveryMessage, RecoverRequest, SecretRotation, WebhookCreate, WebhookUpdate
+from bluehooks.models import DeliveryMessage, FilterTest, RecoverRequest, SecretRotation, WebhookCreate, WebhookUpdate
 from devtools import samples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,7 @@ BODIES: dict[str, type[BaseModel]] = {
     "api-update-webhook.json": WebhookUpdate,
     "api-rotate-secret.json": SecretRotation,
     "api-recover.json": RecoverRequest,
+    "api-test-filter.json": FilterTest,
 }
 
 

@@ -5,8 +5,8 @@ isolation and abuse limits"): MAX_EVENT_STEPS for all of them, of which each fil
 filters.MAX_FILTER_STEPS. A share is what is left divided among the filters still to decide, so a costly filter
 spends only its own share, and up to MAX_EVENT_STEPS // MAX_FILTER_STEPS filters each get a whole one.
 
-A filter not decided within its share is delivered unfiltered: logged with the webhook's id and counted in the
-fan-out's result (the FiltersUndecided metric), never dropped. A filter only narrows a webhook's own events; it is
+A filter not decided within its share is delivered unfiltered: listed in the fan-out's log line of the event and
+counted (the FiltersUndecided metric), never dropped. A filter only narrows a webhook's own events; it is
 no security boundary, and a fan-out timing out would cost every webhook of the company the event.
 """
 
@@ -72,3 +72,12 @@ def _filter_wants(
         # (The fan-out logs them once per event: one line per webhook would multiply a big event's logs.)
         sifted.undecided.append(entry["webhookId"])
         return True
+
+
+UNDECIDED = "not decided within a filter's share of the event's budget: the fan-out delivers it unfiltered"
+
+
+def test(pattern: dict[str, Any], payload: dict[str, Any]) -> tuple[bool, str | None]:
+    """What the fan-out decides for one webhook with this filter (POST /filters/test), and why when it is not plain."""
+    sifted = sift([{"webhookId": "filter-test", "enabled": True, "projectIds": [], "filter": pattern}], None, payload)
+    return bool(sifted.wanted), UNDECIDED if sifted.undecided else None

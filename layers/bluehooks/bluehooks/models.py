@@ -370,3 +370,24 @@ class Recovery(Model):
         default_factory=list,
         description="Deliveries this call dropped instead (state `dropped`, with the reason in the log).",
     )
+
+
+PAYLOAD_PARTS = ("event", "company", "project", "user", "currentValue", "previousValue")
+
+
+class FilterTest(Model):
+    """Body of POST /filters/test: a filter, and a delivery body to match it against (its `webhook` is ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: Annotated[dict[str, Any], AfterValidator(_valid_filter)]
+    event: dict[str, Any] = Field(description="A delivery body, as GET /event-types' examples or the delivery log show")
+
+    def payload(self) -> dict[str, Any]:
+        """What the fan-out matches: the body's parts but the webhook."""
+        return {part: self.event[part] for part in PAYLOAD_PARTS if part in self.event}
+
+
+class FilterVerdict(Model):
+    matches: bool
+    reason: str | None = Field(default=None, description="Why, when the answer is not a plain match or no match.")
