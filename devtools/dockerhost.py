@@ -90,17 +90,18 @@ def engine(log_dir: Path, timeout: float = 60) -> Iterator[str]:
             time.sleep(0.5)
         yield f"started dockerd (pid {daemon.pid}, log {log})"
     finally:
-        _stop(daemon)
+        stop(daemon)
 
 
-def _stop(daemon: subprocess.Popen) -> None:
-    if daemon.poll() is None:
-        daemon.send_signal(signal.SIGTERM)
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 30 s: a daemon or server this run started."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
         try:
-            daemon.wait(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(timeout=10)
+            process.kill()
+            process.wait(timeout=10)
 
 
 def bridge_gateway(timeout: float = 30) -> str:

@@ -328,13 +328,7 @@ def start_api(stack: LocalStack, work: Path, timeout: float = 180) -> str:
     try:
         return _exercise_api(f"http://127.0.0.1:{port}", stack, server, log, timeout)
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+        dockerhost.stop(server)
 
 
 def _exercise_api(api: str, stack: LocalStack, server: subprocess.Popen, log: Path, timeout: float) -> str:
