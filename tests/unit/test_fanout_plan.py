@@ -6,14 +6,12 @@ import pytest
 
 from bluehooks import jsonlimits
 from bluehooks.fanout import (
-    MAX_BATCH_BYTES,
     MAX_DEAD_LETTER_BYTES,
     MAX_PAYLOAD_BYTES,
     MAX_REASON_CHARS,
     Rejected,
     accept,
     attribute_text,
-    batches,
     dead_letter_body,
     delivery_id,
     message_body,
@@ -21,6 +19,7 @@ from bluehooks.fanout import (
 )
 from bluehooks.models import EventDetail, Metadata, Webhook
 from bluehooks.payload import delivery_body, event_payload
+from bluehooks.producer import MAX_BATCH_BYTES, Outgoing, batches
 
 EVENT = "TODO_CREATED"
 SECRET = "whsec_c2VjcmV0LXZhbHVlLW11c3QtbmV2ZXItbGVhaw=="
@@ -113,25 +112,25 @@ def test_messages_never_carry_a_secret():
 
 
 def test_batches_respect_entry_count():
-    bodies = [(f"id{i}", "{}") for i in range(25)]
+    bodies = [Outgoing(f"id{i}", "{}") for i in range(25)]
     groups = batches(bodies)
     assert [len(group) for group in groups] == [10, 10, 5]
     assert [item for group in groups for item in group] == bodies
 
 
 def test_batches_respect_total_size():
-    bodies = [(f"id{i}", "x" * (MAX_BATCH_BYTES * 2 // 5)) for i in range(7)]
+    bodies = [Outgoing(f"id{i}", "x" * (MAX_BATCH_BYTES * 2 // 5)) for i in range(7)]
     groups = batches(bodies)
     assert all(len(group) <= 2 for group in groups)
-    assert all(sum(len(body.encode()) for _, body in group) <= MAX_BATCH_BYTES for group in groups)
+    assert all(sum(message.size for message in group) <= MAX_BATCH_BYTES for group in groups)
     assert [item for group in groups for item in group] == bodies
 
 
 def test_batches_count_utf8_bytes():
-    bodies = [(f"id{i}", "é" * (MAX_BATCH_BYTES // 5)) for i in range(5)]  # 2/5 of the limit each, encoded
+    bodies = [Outgoing(f"id{i}", "é" * (MAX_BATCH_BYTES // 5)) for i in range(5)]  # 2/5 of the limit each, encoded
     groups = batches(bodies)
     assert all(len(group) <= 2 for group in groups)
-    assert all(sum(len(body.encode()) for _, body in group) <= MAX_BATCH_BYTES for group in groups)
+    assert all(sum(message.size for message in group) <= MAX_BATCH_BYTES for group in groups)
     assert [item for group in groups for item in group] == bodies
 
 

@@ -123,12 +123,17 @@ class DeliveryLog:
         """End it unsent, in a new run (so no message of an older run is sent), saying why; True when this call did."""
         return self._new_run(delivery, "dropped", reason, UNSETTLED)
 
+    def put_back(self, delivery: LoggedDelivery, state: DeliveryState, reason: str | None) -> bool:
+        """Undo start_run when its message could not be queued: the run and state it had before."""
+        return self._new_run(delivery, state, reason, ("pending",), step=-1)
+
     def _new_run(
         self,
         delivery: LoggedDelivery,
         state: DeliveryState,
         reason: str | None,
         only_from: tuple[DeliveryState, ...] | None,
+        step: int = 1,
     ) -> bool:
         """Conditional on the run and state it was read in: of two concurrent callers, one starts the run."""
         condition = Attr("run").eq(delivery.run) & Attr("state").eq(delivery.state)
@@ -138,14 +143,14 @@ class DeliveryLog:
             self.table.update_item(
                 Key={"pk": partition(delivery.companyId, delivery.webhookId), "sk": delivery.deliveryId},
                 UpdateExpression=(
-                    "SET #state = :state, #reason = :reason, #run = #run + :one, updatedAt = :now, nextRetryAt = :none"
+                    "SET #state = :state, #reason = :reason, #run = #run + :step, updatedAt = :now, nextRetryAt = :none"
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#state": "state", "#reason": "reason", "#run": "run"},
                 ExpressionAttributeValues={
                     ":state": state,
                     ":reason": reason,
-                    ":one": 1,
+                    ":step": step,
                     ":now": now_iso(),
                     ":none": None,
                 },
@@ -154,7 +159,7 @@ class DeliveryLog:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
-        delivery.run += 1
+        delivery.run += step
         delivery.state = state
         delivery.reason = reason
         return True

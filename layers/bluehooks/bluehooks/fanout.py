@@ -10,7 +10,6 @@ that Lambda retries it; the retry sends the same delivery ids, on which receiver
 import base64
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,21 +20,18 @@ from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.matching import sift
 from bluehooks.models import DeliveryMessage, EventDetail
 from bluehooks.payload import event_payload
+from bluehooks.producer import MAX_MESSAGE_BYTES, Outgoing, Producer
 from bluehooks.store import WebhookStore
 
 logger = Logger(child=True)
 
-MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 1024 * 1024  # SQS limit for one message and for a whole batch (1 MiB since 2025)
 # The payload as queued (ASCII-escaped JSON). The rest of the 1 MiB message, 128 KiB, holds the
 # message's other fields and, at delivery, the webhook object (bounded by the API's field limits).
 # EventBridge events are at most 256 KB, and escaping at most triples them: on AWS this never bites.
 MAX_PAYLOAD_BYTES = 896 * 1024
 # A FanoutDLQ body, leaving room in the 1 MiB message for the `reason` attribute.
-MAX_DEAD_LETTER_BYTES = MAX_BATCH_BYTES - 8 * 1024
+MAX_DEAD_LETTER_BYTES = MAX_MESSAGE_BYTES - 8 * 1024
 MAX_REASON_CHARS = 1000
-SEND_TRIES = 3
-SEND_BACKOFF_SECONDS = 0.05  # doubled on each try: throttled entries get a moment to clear
 
 
 class Rejected(ValueError):
@@ -113,20 +109,6 @@ def message_body(message: DeliveryMessage, payload_json: str) -> str:
     return f'{head[:-1]},"payload":{payload_json}}}'
 
 
-def batches(bodies: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Group (id, body) pairs into SendMessageBatch calls within the count and size limits."""
-    groups: list[list[tuple[str, str]]] = []
-    size = 0
-    for entry in bodies:
-        entry_size = len(entry[1].encode())
-        if not groups or len(groups[-1]) == MAX_BATCH_ENTRIES or size + entry_size > MAX_BATCH_BYTES:
-            groups.append([])
-            size = 0
-        groups[-1].append(entry)
-        size += entry_size
-    return groups
-
-
 def dead_letter_body(raw_event: Any) -> tuple[str, str | None]:
     """The event as a FanoutDLQ body (ASCII-escaped JSON, within the size limit), and a note if cut."""
     try:
@@ -157,31 +139,16 @@ class Fanout:
         entries = self.store.subscriptions(event.company, event.type)
         sifted = sift(entries, event.project, event.payload)
         messages = deliveries(event, sifted.wanted)
-        self.enqueue([(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
+        self.enqueue([Outgoing(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
         counts = {"subscribed": len(entries), "queued": len(messages), "undecided": len(sifted.undecided)}
         logger.info("fanned out", extra={"eventId": event.id, "event": event.type, **counts, "steps": sifted.steps})
         return {"eventId": event.id, "event": event.type, **counts}
 
-    def enqueue(self, bodies: list[tuple[str, str]]) -> None:
-        """Send every body; EnqueueFailed after all batches were tried if any message was not queued."""
-        unsent = sum(self._send(group) for group in batches(bodies))
+    def enqueue(self, messages: list[Outgoing]) -> None:
+        """Send every message; EnqueueFailed after all were tried if any was not queued."""
+        unsent = Producer(self.sqs, self.queue_url).send(messages)
         if unsent:
-            raise EnqueueFailed(f"{unsent} of {len(bodies)} delivery messages could not be queued")
-
-    def _send(self, group: list[tuple[str, str]]) -> int:
-        """One batch, its failed entries (only those) sent again with backoff; returns how many never went."""
-        pending = [{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(group)]
-        for attempt in range(SEND_TRIES):
-            if attempt:
-                time.sleep(SEND_BACKOFF_SECONDS * 2 ** (attempt - 1))
-            response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=pending)
-            failed = {failure["Id"]: failure for failure in response.get("Failed", [])}
-            pending = [entry for entry in pending if entry["Id"] in failed]
-            if not pending:
-                return 0
-        codes = sorted({failure.get("Code", "?") for failure in failed.values()})
-        logger.error("delivery messages not queued", extra={"count": len(pending), "codes": codes})
-        return len(pending)
+            raise EnqueueFailed(f"{len(unsent)} of {len(messages)} delivery messages could not be queued")
 
     def reject(self, raw_event: Any, reason: str) -> dict[str, Any]:
         """Dead-letter an event that cannot be fanned out, with the reason, so it can be replayed."""
