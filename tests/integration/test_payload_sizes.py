@@ -1,15 +1,21 @@
 """Large payloads end to end, and the one DeliveryQueue producer: real handlers, moto server, real receivers."""
 
+import base64
 import inspect
 import json
+import os
 import time
 import uuid
 
 import boto3
 
+from bluehooks.claimcheck import PayloadStore
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
 from bluehooks.producer import MAX_BATCH_BYTES, Outgoing, Producer
+from devstack.lambdas import LambdaContext
+from ops.fanout_dlq import held_event
+from tests.integration.conftest import bus_event
 from tests.integration.test_deliveries import create, delivery, drain
 
 SINCE = "2000-01-01T00:00:00Z"
@@ -120,3 +126,79 @@ def test_the_producer_hands_back_what_no_batch_could_hold(stack, queues):
     too_big = Outgoing("huge", "x" * (MAX_BATCH_BYTES + 1))
     fits = Outgoing("small", "{}")
     assert Producer(boto3.client("sqs"), queues["DeliveryQueue"]).send([too_big, fits]) == [too_big]
+
+
+# -- events up to EventBridge's limit (1 MB per entry since January 2026) --------------------------------
+
+
+def megabyte_event(company: str, size: int = 980_000) -> dict:
+    """A TODO_CREATED just under EventBridge's 1 MB entry limit, its text incompressible (no log item holds it)."""
+    text = base64.b64encode(os.urandom(size * 3 // 4)).decode()
+    return bus_event(company, currentValue={"id": "todo-1", "text": text})
+
+
+def payloads(stack) -> PayloadStore:
+    return PayloadStore(boto3.client("s3"), stack.ref("PayloadBucket"))
+
+
+def fan_out(handlers, event: dict) -> dict:
+    return handlers["fanout"](event, LambdaContext("FanoutFunction"))
+
+
+def test_a_megabyte_event_is_delivered_once_and_logged(api, company, handlers, receiver, delivery_poller, queues):
+    hook = create(api, receiver.url("/mb"))
+    event = megabyte_event(company)
+    assert fan_out(handlers, event)["queued"] == 1
+
+    drain(delivery_poller, lambda: len(receiver.at("/mb")) == 1, timeout=20)
+    delivery_poller.poll_once(wait_seconds=1)  # nothing was queued again (a log write that failed would have)
+
+    (received,) = receiver.at("/mb")
+    assert json.loads(received.body)["currentValue"] == event["detail"]["currentValue"]
+    logged = delivery(api, hook["id"], received.headers["webhook-id"])
+    assert (logged["state"], len(logged["attempts"])) == ("succeeded", 1)
+    assert boto3.client("sqs").receive_message(QueueUrl=queues["DeliveryQueue"]).get("Messages") is None
+
+
+def test_a_megabyte_event_is_dead_lettered_intact_and_recovered(
+    api, company, stack, handlers, receiver, delivery_poller, queues
+):
+    hook = create(api, receiver.behave("/mb-dead", status=500))
+    event = megabyte_event(company)
+    fan_out(handlers, event)
+    sqs = boto3.client("sqs")
+    dead: list = []
+    deadline = time.monotonic() + 30
+    while not dead:
+        assert time.monotonic() < deadline, "not dead-lettered"
+        delivery_poller.poll_once(wait_seconds=1)
+        dead = sqs.receive_message(QueueUrl=queues["DeliveryDLQ"]).get("Messages", [])
+    message = json.loads(dead[0]["Body"])
+    assert payloads(stack).get(message["payloadKey"])["currentValue"] == event["detail"]["currentValue"]
+    assert delivery(api, hook["id"], message["deliveryId"])["state"] == "dead"
+    attempts = len(receiver.at("/mb-dead"))
+
+    receiver.behave("/mb-dead", status=200)
+    assert api("POST", f"/webhooks/{hook['id']}/recover", {"since": SINCE})[1]["queued"] == 1
+    drain(delivery_poller, lambda: len(receiver.at("/mb-dead")) == attempts + 1, timeout=20)
+    assert json.loads(receiver.at("/mb-dead")[-1].body)["currentValue"] == event["detail"]["currentValue"]
+
+
+def test_a_megabyte_event_whose_fan_out_fails_is_kept_whole_not_dropped_with_its_failure_record(
+    api, company, stack, handlers, queues, monkeypatch
+):
+    create(api, "https://93.184.216.34/hook")
+    fanout = inspect.unwrap(handlers["fanout"]).__globals__["fanout"]
+    monkeypatch.setattr(fanout, "sqs", FlakySqs(fanout.sqs, failing=99))  # DeliveryQueue refuses it, every try
+    event = megabyte_event(company, 1_020_000)  # its OnFailure record would not fit an SQS message
+
+    assert "fan-out failed (EnqueueFailed" in fan_out(handlers, event)["rejected"]
+
+    monkeypatch.undo()
+    (kept,) = boto3.client("sqs").receive_message(QueueUrl=queues["FanoutDLQ"], MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert held_event(kept, payloads(stack)) == (
+        event,
+        "rejected: " + kept["MessageAttributes"]["reason"]["StringValue"],
+    )

@@ -6,14 +6,13 @@ import pytest
 
 from bluehooks import jsonlimits
 from bluehooks.fanout import (
-    MAX_DEAD_LETTER_BYTES,
     MAX_PAYLOAD_BYTES,
     MAX_REASON_CHARS,
     Rejected,
     accept,
     attribute_text,
-    dead_letter_body,
     delivery_id,
+    event_text,
     message_body,
     plan,
 )
@@ -263,19 +262,12 @@ def test_filters_apply_to_the_payload_after_enabled_and_projects():
     ],
 )
 def test_dead_letter_bodies_are_ascii_json_holding_the_whole_event(raw_event):
-    body, note = dead_letter_body(raw_event)
-    assert note is None and body.isascii()
+    body = event_text(raw_event)
+    assert body.isascii()
     if isinstance(raw_event, dict) and "n" in raw_event["detail"]:
         assert json.loads(body)["detail"]["i"] == float("-inf")
     else:
         assert json.loads(body) == raw_event
-
-
-def test_a_dead_letter_body_too_large_for_sqs_is_cut_and_says_so():
-    body, note = dead_letter_body({"detail": {"text": "\u00e9" * MAX_DEAD_LETTER_BYTES}})
-    assert len(body) <= MAX_DEAD_LETTER_BYTES and body.isascii()
-    assert json.loads(body)["truncatedEvent"].startswith('{"detail":{"text":"\\u00e9')
-    assert "too large to keep whole" in note
 
 
 def test_reasons_are_ascii_and_bounded():

@@ -4,10 +4,11 @@
   GSI ByCreated: pk, createdAt                   newest first, ?since=
 
 An attempt appends itself to the item and sets the state in one UpdateItem. The payload is
-kept (zlib-compressed) so that a delivery can be redelivered after its queue message is
-gone. `run` counts redeliveries: a retry or recover starts a new run, and a message of an
-older run (a DLQ redrive of what was since recovered) is superseded, never delivered again.
-Items expire after the retention (TTL on expiresAt).
+kept (zlib-compressed; one too large for an item in S3, by its key: bluehooks.claimcheck) so
+that a delivery can be redelivered after its queue message is gone. `run` counts redeliveries:
+a retry or recover starts a new run, and a message of an older run (a DLQ redrive of what was
+since recovered) is superseded, never delivered again. Items expire after the retention (TTL on
+expiresAt), counted from the last write; one whose payload is in S3, from its first, with the object.
 """
 
 import base64
@@ -23,6 +24,7 @@ from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from bluehooks import jsonlimits
+from bluehooks.claimcheck import head
 from bluehooks.errors import Refused
 from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
 from bluehooks.timestamps import now_iso, parse
@@ -39,7 +41,8 @@ class LoggedDelivery(Delivery):
     """A delivery as stored: what the API shows, and what a redelivery needs."""
 
     companyId: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # only its head when it is kept in S3 (payloadKey)
+    payloadKey: str | None = None
     run: int = 0
 
     def message(self) -> DeliveryMessage:
@@ -49,7 +52,8 @@ class LoggedDelivery(Delivery):
             companyId=self.companyId,
             eventId=self.eventId,
             event=self.event,
-            payload=self.payload,
+            payload=None if self.payloadKey else self.payload,
+            payloadKey=self.payloadKey,
             run=self.run,
         )
 
@@ -85,14 +89,16 @@ class DeliveryLog:
             "reason": reason,
             "updatedAt": now,
             "nextRetryAt": attempt.nextRetryAt if attempt else None,
-            "expiresAt": int(time.time()) + self.retention_seconds,
             "webhookId": message.webhookId,
             "companyId": message.companyId,
             "eventId": message.eventId,
             "event": message.event,
             "run": message.run,
         }
-        once = {"createdAt": now, "payload": zlib.compress(jsonlimits.dumps_ascii(message.payload).encode())}
+        expires = {"expiresAt": int(time.time()) + self.retention_seconds}
+        once = {"createdAt": now, **_stored_payload(message)}
+        # A payload kept in S3 expires after the retention from its first record: so does its log item.
+        (once if message.payloadKey else sets).update(expires)
         names = {f"#{name}": name for name in (*sets, *once, "attempts")}
         values = {f":{name}": value for name, value in {**sets, **once}.items()}
         values.update({":attempt": [attempt.model_dump()] if attempt else [], ":none": []})
@@ -201,6 +207,15 @@ class DeliveryLog:
                 return found, None
             query["ExclusiveStartKey"] = last
         return found, _encode_cursor(last)
+
+
+def _stored_payload(message: DeliveryMessage) -> dict[str, Any]:
+    """The payload as the item keeps it: compressed; one kept in S3 by its key, and its head only."""
+    if message.payloadKey:
+        kept = {"payload": head(message.payload or {}), "payloadKey": message.payloadKey}
+    else:
+        kept = {"payload": message.payload}
+    return {**kept, "payload": zlib.compress(jsonlimits.dumps_ascii(kept["payload"]).encode())}
 
 
 def _from_item(item: dict[str, Any]) -> LoggedDelivery:

@@ -43,7 +43,7 @@ class Outgoing:
 
 def outgoing(message: DeliveryMessage, delay: int = 0) -> Outgoing:
     """A delivery message as ASCII-escaped JSON (SQS refuses some characters a payload may hold)."""
-    return Outgoing(message.deliveryId, dumps_ascii(message.model_dump(mode="json", exclude_none=True)), delay)
+    return Outgoing(message.deliveryId, dumps_ascii(message.model_dump(mode="json")), delay)
 
 
 def batches(messages: list[Outgoing]) -> list[list[Outgoing]]:
