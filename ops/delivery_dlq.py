@@ -31,7 +31,8 @@ from pydantic import ValidationError
 from bluehooks.deliveries import STALE_PENDING
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.models import DeliveryMessage
-from bluehooks.scheduling import NotQueued, RetryScheduler
+from bluehooks.producer import NotQueued
+from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
 from bluehooks.timestamps import iso, now
 from ops.queues import Message, attribute, drain

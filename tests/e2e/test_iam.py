@@ -195,7 +195,7 @@ def test_without_their_grants_delivery_and_fanout_fail_access_denied_as_on_aws(t
         stack.stop()
     (record,) = records
     failure = json.loads(record["Body"])["responsePayload"]
-    assert failure["errorType"] == "ClientError" and "AccessDenied" in failure["errorMessage"]
+    assert failure["errorType"] == "EnqueueFailed" and "AccessDenied" in failure["errorMessage"]
     assert (
         "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:blue-webhooks-local-DeliveryQueue"
         in (failure["errorMessage"])

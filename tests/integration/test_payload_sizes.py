@@ -8,11 +8,12 @@ import time
 import uuid
 
 import boto3
+import pytest
 
 from bluehooks.claimcheck import PayloadStore
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
-from bluehooks.producer import MAX_BATCH_BYTES, Outgoing, Producer
+from bluehooks.producer import MAX_BATCH_BYTES, NotQueued, Outgoing, Producer
 from devstack.lambdas import LambdaContext
 from ops.fanout_dlq import held_event
 from tests.integration.conftest import bus_event
@@ -110,7 +111,7 @@ def test_the_producer_splits_batches_by_bytes_and_resends_only_failed_entries(st
     size = MAX_BATCH_BYTES * 2 // 5  # two fit in a batch, three do not
     messages = [Outgoing(f"k{i}", json.dumps({"n": i, "fill": "x" * size}), delay=0) for i in range(5)]
 
-    assert Producer(flaky, queues["DeliveryQueue"], sleep=lambda _: None).send(messages) == []
+    Producer(flaky, queues["DeliveryQueue"], sleep=lambda _: None).send(messages)
 
     assert flaky.calls == [["0", "1"], ["0"], ["0", "1"], ["0"]]  # by bytes; the failed entry only, again
     received = []
@@ -125,7 +126,14 @@ def test_the_producer_splits_batches_by_bytes_and_resends_only_failed_entries(st
 def test_the_producer_hands_back_what_no_batch_could_hold(stack, queues):
     too_big = Outgoing("huge", "x" * (MAX_BATCH_BYTES + 1))
     fits = Outgoing("small", "{}")
-    assert Producer(boto3.client("sqs"), queues["DeliveryQueue"]).send([too_big, fits]) == [too_big]
+    with pytest.raises(
+        NotQueued, match=r"1 of 2 delivery messages could not be queued \(over 1048576 bytes\)"
+    ) as caught:
+        Producer(boto3.client("sqs"), queues["DeliveryQueue"]).send([too_big, fits])
+    assert caught.value.unsent == [too_big]
+    assert [
+        json.loads(m["Body"]) for m in boto3.client("sqs").receive_message(QueueUrl=queues["DeliveryQueue"])["Messages"]
+    ] == [{}]
 
 
 # -- events up to EventBridge's limit (1 MB per entry since January 2026) --------------------------------

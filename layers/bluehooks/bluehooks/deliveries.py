@@ -27,7 +27,7 @@ from bluehooks.models import (
     Recovery,
     StoredWebhook,
 )
-from bluehooks.producer import Producer, outgoing
+from bluehooks.producer import NotQueued, Producer, outgoing
 from bluehooks.scope import not_redeliverable, readable
 from bluehooks.timestamps import iso, now, now_iso
 
@@ -93,9 +93,11 @@ class DeliveryService:
             },
         )
         self.log.record(message, "pending")
-        if self.queue.send([outgoing(message)]):
+        try:
+            self.queue.send([outgoing(message)])
+        except NotQueued as exc:
             self.log.record(message, "dropped", reason="could not be queued: send the test again")
-            raise Unavailable("the test delivery could not be queued; try again shortly")
+            raise Unavailable("the test delivery could not be queued; try again shortly") from exc
         return self._summary(message)
 
     def retry(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliverySummary:
@@ -145,12 +147,16 @@ class DeliveryService:
         pending with no message; then Unavailable (503): the same call may be made again."""
         was = {delivery.deliveryId: (delivery.state, delivery.reason) for delivery in deliveries}
         started = [delivery for delivery in deliveries if self.log.start_run(delivery, only_from)]
-        unsent = {message.key for message in self.queue.send([outgoing(d.message()) for d in started])}
-        for delivery in started:
-            if delivery.deliveryId in unsent:
-                self.log.put_back(delivery, *was[delivery.deliveryId])
-        if unsent:
-            raise Unavailable(f"{len(unsent)} of {len(started)} deliveries could not be queued, and are as they were")
+        try:
+            self.queue.send([outgoing(delivery.message()) for delivery in started])
+        except NotQueued as exc:
+            unsent = {message.key for message in exc.unsent}
+            for delivery in started:
+                if delivery.deliveryId in unsent:
+                    self.log.put_back(delivery, *was[delivery.deliveryId])
+            raise Unavailable(
+                f"{len(unsent)} of {len(started)} deliveries could not be queued, and are as they were"
+            ) from exc
         return started
 
     def _excluded(self, caller: Caller, webhook: StoredWebhook, delivery: LoggedDelivery) -> str | None:

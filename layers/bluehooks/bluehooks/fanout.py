@@ -21,7 +21,7 @@ from bluehooks.claimcheck import INLINE_BYTES, PayloadStore, payload_key
 from bluehooks.matching import sift
 from bluehooks.models import DeliveryMessage, EventDetail
 from bluehooks.payload import event_payload
-from bluehooks.producer import MAX_MESSAGE_BYTES, Outgoing, Producer
+from bluehooks.producer import MAX_MESSAGE_BYTES, NotQueued, Outgoing, Producer
 from bluehooks.store import WebhookStore
 
 logger = Logger(child=True)
@@ -158,9 +158,10 @@ class Fanout:
 
     def enqueue(self, messages: list[Outgoing]) -> None:
         """Send every message; EnqueueFailed after all were tried if any was not queued."""
-        unsent = Producer(self.sqs, self.queue_url).send(messages)
-        if unsent:
-            raise EnqueueFailed(f"{len(unsent)} of {len(messages)} delivery messages could not be queued")
+        try:
+            Producer(self.sqs, self.queue_url).send(messages)
+        except NotQueued as exc:
+            raise EnqueueFailed(str(exc)) from exc
 
     def reject(self, raw_event: Any, reason: str) -> dict[str, Any]:
         """Dead-letter an event that cannot be fanned out, with the reason, so it can be replayed.

@@ -5,8 +5,9 @@ SendMessageBatch takes at most ten entries and 1 MiB in all, and one message may
 (SQS's limits since 2025: a message, and the sum of a batch's messages, 1,048,576 bytes). A batch
 can half succeed: it answers 200 with some entries under `Failed` (throttled, or refused), so
 only those are sent again, with a short backoff. What still did not go is handed back to the
-caller, who decides: the fan-out fails its invocation (Lambda retries it), the API puts the
-deliveries back as they were, the scheduler raises (the record comes back).
+caller in NotQueued, after every batch was tried: the fan-out fails its invocation (Lambda
+retries it), the API puts the deliveries back as they were, the delivery function's record
+comes back.
 """
 
 import time
@@ -25,6 +26,7 @@ MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 1024 * 1024  # SQS: one message, and a whole SendMessageBatch, at most 1 MiB
 MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
 SEND_TRIES = 3
+MAX_WHY_CHARS = 1000
 SEND_BACKOFF_SECONDS = 0.05  # doubled on each try: throttled entries get a moment to clear
 
 
@@ -59,24 +61,37 @@ def batches(messages: list[Outgoing]) -> list[list[Outgoing]]:
     return groups
 
 
+class NotQueued(Exception):
+    """Some messages could not be queued, after every try; `unsent` are those, the message says why."""
+
+    def __init__(self, unsent: list[Outgoing], total: int, why: set[str]):
+        reasons = "; ".join(sorted(why))[:MAX_WHY_CHARS]
+        super().__init__(f"{len(unsent)} of {total} delivery messages could not be queued ({reasons})")
+        self.unsent = unsent
+
+
 class Producer:
     def __init__(self, sqs, queue_url: str, sleep: Callable[[float], None] = time.sleep):
         self.sqs = sqs
         self.queue_url = queue_url
         self.sleep = sleep
 
-    def send(self, messages: list[Outgoing]) -> list[Outgoing]:
-        """Queue every message; returns those that could not be queued (none, normally)."""
-        oversized = [message for message in messages if message.size > MAX_MESSAGE_BYTES]
-        if oversized:  # our bug if it happens: payloads over the inline limit travel as a claim check
-            logger.error("delivery messages too large to queue", extra={"keys": [m.key for m in oversized]})
+    def send(self, messages: list[Outgoing]) -> None:
+        """Queue every message, every batch tried; NotQueued names those that could not be (none, normally)."""
+        why: set[str] = set()
+        unsent = [message for message in messages if message.size > MAX_MESSAGE_BYTES]
+        if unsent:  # our bug if it happens: a payload over the inline limit travels as a claim check
+            why.add(f"over {MAX_MESSAGE_BYTES} bytes")
         fitting = [message for message in messages if message.size <= MAX_MESSAGE_BYTES]
-        return oversized + [message for group in batches(fitting) for message in self._send(group)]
+        for group in batches(fitting):
+            unsent += self._send(group, why)
+        if unsent:
+            logger.error("delivery messages not queued", extra={"keys": [m.key for m in unsent], "why": sorted(why)})
+            raise NotQueued(unsent, len(messages), why)
 
-    def _send(self, group: list[Outgoing]) -> list[Outgoing]:
+    def _send(self, group: list[Outgoing], why: set[str]) -> list[Outgoing]:
         """One batch, its failed entries (only those) sent again with backoff; returns those that never went."""
         pending = dict(enumerate(group))
-        codes: set[str] = set()
         for attempt in range(SEND_TRIES):
             if attempt:
                 self.sleep(SEND_BACKOFF_SECONDS * 2 ** (attempt - 1))
@@ -86,11 +101,10 @@ class Producer:
             ]
             try:
                 failed = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries).get("Failed", [])
-            except (BotoCoreError, ClientError) as exc:  # the whole call failed (its own retries spent)
-                failed = [{"Id": entry["Id"], "Code": type(exc).__name__} for entry in entries]
-            codes = {failure.get("Code", "?") for failure in failed}
+            except (BotoCoreError, ClientError) as exc:  # the whole call failed (botocore's own retries spent)
+                failed = [{"Id": entry["Id"], "Code": type(exc).__name__, "Message": str(exc)} for entry in entries]
             pending = {int(failure["Id"]): pending[int(failure["Id"])] for failure in failed}
             if not pending:
                 return []
-        logger.error("delivery messages not queued", extra={"count": len(pending), "codes": sorted(codes)})
+            why.update(f"{failure.get('Code', '?')}: {failure.get('Message', '')}" for failure in failed)
         return list(pending.values())

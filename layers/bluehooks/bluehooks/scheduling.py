@@ -18,10 +18,6 @@ from bluehooks.timestamps import iso, now, parse
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
 
 
-class NotQueued(Exception):
-    """The message could not be queued (the producer logged why); the caller's record comes back."""
-
-
 class RetryScheduler:
     def __init__(self, sqs, delivery_queue_url: str, retry_queue_url: str, dead_letter_url: str):
         self.sqs = sqs
@@ -39,8 +35,7 @@ class RetryScheduler:
         left = (parse(message.dueAt) - now()).total_seconds() if message.dueAt else 0
         queue = self.delivery_queue_url if left <= MAX_DELAY_SECONDS else self.retry_queue_url
         delay = min(MAX_DELAY_SECONDS, max(0, math.ceil(left)))
-        if Producer(self.sqs, queue).send([outgoing(message, delay)]):
-            raise NotQueued(f"delivery {message.deliveryId} could not be queued")
+        Producer(self.sqs, queue).send([outgoing(message, delay)])
 
     def postpone(self, message: DeliveryMessage, seconds: float) -> None:
         """Try the same attempt again later (a circuit held open): no attempt is used."""
