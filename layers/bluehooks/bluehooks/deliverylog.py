@@ -19,6 +19,7 @@ import time
 import zlib
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
@@ -29,6 +30,7 @@ from bluehooks.errors import Refused
 from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
 from bluehooks.timestamps import now_iso, parse
 
+logger = Logger(child=True)
 BY_CREATED = "ByCreated"
 REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
 UNSETTLED: tuple[DeliveryState, ...] = (*REDELIVERABLE, "pending")  # may still be sent: what a narrowing drops
@@ -118,6 +120,11 @@ class DeliveryLog:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
+            if attempt and _item_full(exc):  # DynamoDB's 400 KB: the state still changes; no POST is repeated
+                logger.error(
+                    "attempt not logged: the delivery's item is full", extra={"deliveryId": message.deliveryId}
+                )
+                return self.record(message, state, None, reason)
             raise
         return True
 
@@ -207,6 +214,11 @@ class DeliveryLog:
                 return found, None
             query["ExclusiveStartKey"] = last
         return found, _encode_cursor(last)
+
+
+def _item_full(exc: ClientError) -> bool:
+    error = exc.response["Error"]
+    return error["Code"] == "ValidationException" and "size has exceeded" in error.get("Message", "")
 
 
 def _stored_payload(message: DeliveryMessage) -> dict[str, Any]:
