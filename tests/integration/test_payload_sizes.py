@@ -12,7 +12,7 @@ import pytest
 
 from bluehooks.claimcheck import PayloadStore
 from bluehooks.deliverylog import DeliveryLog
-from bluehooks.models import DeliveryMessage
+from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.producer import MAX_BATCH_BYTES, NotQueued, Outgoing, Producer
 from devstack.lambdas import LambdaContext
 from ops.fanout_dlq import held_event
@@ -210,3 +210,23 @@ def test_a_megabyte_event_whose_fan_out_fails_is_kept_whole_not_dropped_with_its
         event,
         "rejected: " + kept["MessageAttributes"]["reason"]["StringValue"],
     )
+
+
+def test_an_attempt_that_would_overflow_its_log_item_is_not_logged_and_not_repeated(stack):
+    """DynamoDB's 400 KB per item: past it, the attempt is left out but the state is written (no NotAttempted,
+    so no second POST of what was already POSTed)."""
+    log = DeliveryLog(boto3.resource("dynamodb").Table(stack.ref("DeliveriesTable")), 30)
+    message = DeliveryMessage(
+        deliveryId=f"msg_{uuid.uuid4().hex}",
+        webhookId="wh_full",
+        companyId=f"company-{uuid.uuid4().hex[:8]}",
+        eventId="evt-1",
+        event="TODO_CREATED",
+        payload=big_payload("full-co", 200_000),  # random hex: compressed, about half
+    )
+    excerpt = base64.b64encode(os.urandom(6 * 1024)).decode()  # 8 KiB: the item fills in fewer writes
+    attempt = DeliveryAttempt(attempt=1, at="2026-01-01T00:00:00.000Z", statusCode=500, responseExcerpt=excerpt)
+    for n in range(40):
+        assert log.record(message, "failed" if n < 39 else "dead", attempt)
+    logged = log.get(message.companyId, message.webhookId, message.deliveryId)
+    assert logged.state == "dead" and 10 < logged.attemptCount < 40

@@ -218,7 +218,7 @@ class DeliveryLog:
 
 def _item_full(exc: ClientError) -> bool:
     error = exc.response["Error"]
-    return error["Code"] == "ValidationException" and "size has exceeded" in error.get("Message", "")
+    return error["Code"] == "ValidationException" and "exceeded the maximum allowed size" in error.get("Message", "")
 
 
 def _stored_payload(message: DeliveryMessage) -> dict[str, Any]:

@@ -32,7 +32,9 @@ MAX_PAYLOAD_BYTES = 3 * 1024 * 1024 + 64 * 1024
 # A FanoutDLQ body, leaving room in the 1 MiB message for the `reason` attribute; a larger one is claim-checked.
 MAX_DEAD_LETTER_BYTES = MAX_MESSAGE_BYTES - 8 * 1024
 # Lambda's OnFailure record holds the event and the error (its stack trace, the request's context): the
-# record of a larger event may not fit an SQS message, and then Lambda drops it (DestinationDeliveryFailures).
+# record of a larger event may not fit an SQS message, and then Lambda drops it ("delivery errors can also
+# occur due to ... size limits": a DestinationDeliveryFailures metric, no record), so the fan-out keeps it:
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 MAX_FAILURE_RECORD_EVENT_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
 MAX_REASON_CHARS = 1000
 

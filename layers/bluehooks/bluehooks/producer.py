@@ -23,7 +23,9 @@ from bluehooks.models import DeliveryMessage
 logger = Logger(child=True)
 
 MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 1024 * 1024  # SQS: one message, and a whole SendMessageBatch, at most 1 MiB
+# SQS: one message, and the sum of a SendMessageBatch's messages, at most 1 MiB (1,048,576 bytes), ten entries:
+# https://aws.amazon.com/blogs/compute/more-room-to-build-serverless-services-now-support-payloads-up-to-1-mb
+MAX_BATCH_BYTES = 1024 * 1024
 MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
 SEND_TRIES = 3
 MAX_WHY_CHARS = 1000
