@@ -157,7 +157,7 @@ def test_a_batch_sqs_refuses_fails_the_invocation_into_the_on_failure_record(sta
         record = settled_in_on_failure_record(stack, event_id)
     finally:
         sqs.set_queue_attributes(QueueUrl=delivery_queue, Attributes={"MaximumMessageSize": "1048576"})
-    assert record["responsePayload"]["errorType"] == "ClientError"
+    assert record["responsePayload"]["errorType"] == "EnqueueFailed"  # naming SQS's refusal
     assert "SendMessageBatch" in record["responsePayload"]["errorMessage"]
     assert record["requestPayload"]["detail"]["currentValue"] == {"title": "y" * 2048}
     assert "replayed TODO_CREATED " + event_id in replay(stack)

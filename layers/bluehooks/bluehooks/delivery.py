@@ -118,7 +118,7 @@ class Deliverer:
 
     def _with_payload(self, message: DeliveryMessage) -> DeliveryMessage:
         """The message with its payload, fetched when it is kept in S3 (it keeps its key: the log stores that)."""
-        if message.payload is not None or not message.payloadKey or self.payloads is None:
+        if message.payload is not None:
             return message
         return message.model_copy(update={"payload": self.payloads.get(message.payloadKey)})
 
