@@ -24,6 +24,7 @@ class HostileReceiver(RawReceiver):
 
     def __init__(self) -> None:
         self.requests: list[str] = []
+        self.trickled: list[tuple[int, int]] = []  # (bytes sent before the client hung up, bytes in all)
         super().__init__()
 
     def serve(self, conn: socket.socket) -> None:
@@ -33,7 +34,7 @@ class HostileReceiver(RawReceiver):
         path = request[0]
         self.requests.append(path)
         if path == "/trickle":
-            trickle(conn, RESPONSES["/fast"], TRICKLE_GAP)
+            self.trickled.append((trickle(conn, RESPONSES["/fast"], TRICKLE_GAP), len(RESPONSES["/fast"])))
         elif path == "/trickle-body":
             conn.sendall(RESPONSES[path])
             trickle(conn, b"x" * 40, TRICKLE_GAP)

@@ -58,7 +58,12 @@ def read_request(conn: socket.socket) -> tuple[str, dict[str, str], bytes] | Non
     return lines[0].split(" ")[1], headers, body
 
 
-def trickle(conn: socket.socket, data: bytes, gap: float) -> None:
-    for byte in data:
-        conn.sendall(bytes([byte]))
+def trickle(conn: socket.socket, data: bytes, gap: float) -> int:
+    """Send data a byte at a time; returns how many bytes went out before the client hung up."""
+    for sent, byte in enumerate(data):
+        try:
+            conn.sendall(bytes([byte]))
+        except OSError:
+            return sent
         time.sleep(gap)
+    return len(data)

@@ -14,13 +14,17 @@ from tests.receiver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+STACK_NAME = "blue-webhooks-local"
+COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
 
 
 class LocalStackProcess:
-    """Started with the given environment overrides; its output is read all along (a full pipe would stall it)."""
+    """Started with the given environment overrides; its output is read all along (a full pipe would stall it).
+
+    API_PORT and AWS_PORT are free ports unless the overrides name them (a restart on the same ports)."""
 
     def __init__(self, **env: str):
-        self.api_port, self.aws_port = free_port(), free_port()
+        self.api_port, self.aws_port = int(env.pop("API_PORT", free_port())), int(env.pop("AWS_PORT", free_port()))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devstack"],
             cwd=ROOT,
@@ -45,6 +49,21 @@ class LocalStackProcess:
         """A client of the stack's emulator: any other key than a role's acts as the account's administrator."""
         credentials = {"aws_access_key_id": "x", "aws_secret_access_key": "x", **credentials}
         return boto3.client(service, endpoint_url=self.aws, region_name=REGION, **credentials)
+
+    def wait_until_idle(self, timeout: float = 20) -> None:
+        """Until no delivery is queued, in flight or waiting for its retry: after that, none reaches a receiver."""
+        sqs = self.client("sqs")
+        queues = [
+            sqs.get_queue_url(QueueName=f"{STACK_NAME}-{name}")["QueueUrl"] for name in ("DeliveryQueue", "RetryQueue")
+        ]
+        deadline = time.monotonic() + timeout
+        while any(
+            int(count)
+            for url in queues
+            for count in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=COUNTS)["Attributes"].values()
+        ):
+            assert time.monotonic() < deadline, f"deliveries still queued after {timeout} s"
+            time.sleep(0.1)
 
     def output(self) -> str:
         return "".join(self.lines)

@@ -15,18 +15,14 @@ import pytest
 import requests
 
 from devstack.token import mint
-from tests.e2e.localstack import REGION, LocalStackProcess
+from tests.e2e.localstack import REGION
 from tests.verify import assert_signed
 
 SECRET = "cross-bus-jwt-secret-cross-bus-jwt"
 OUR_ACCOUNT = "123456789012"  # the emulator's default account, where the local stack lives
 
 
-@pytest.fixture(scope="module")
-def local_stack():
-    stack = LocalStackProcess(WEBHOOKS_JWT_SECRET=SECRET)
-    yield stack
-    stack.stop()
+STACK_ENV = {"WEBHOOKS_JWT_SECRET": SECRET}
 
 
 def producer_policy(bus_arn: str, accounts: list[str]) -> dict:
@@ -46,15 +42,15 @@ def producer_policy(bus_arn: str, accounts: list[str]) -> dict:
     }
 
 
-def producer_client(local_stack, account: str, service: str):
+def producer_client(stack, account: str, service: str):
     """A client acting in `account`: ours directly, another through a role assumed there."""
     if account == OUR_ACCOUNT:
-        return local_stack.client(service)
+        return stack.client(service)
     role = f"arn:aws:iam::{account}:role/blue-producer"
-    credentials = local_stack.client("sts").assume_role(RoleArn=role, RoleSessionName="host-app")["Credentials"]
+    credentials = stack.client("sts").assume_role(RoleArn=role, RoleSessionName="host-app")["Credentials"]
     return boto3.client(
         service,
-        endpoint_url=local_stack.aws,
+        endpoint_url=stack.aws,
         region_name=REGION,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
@@ -63,21 +59,21 @@ def producer_client(local_stack, account: str, service: str):
 
 
 @pytest.mark.parametrize("account", [OUR_ACCOUNT, "111122223333"], ids=["same-account", "cross-account"])
-def test_an_event_on_the_producers_bus_is_delivered(local_stack, receiver, account):
+def test_an_event_on_the_producers_bus_is_delivered(stack, receiver, account):
     company = f"host-{uuid.uuid4().hex[:8]}"
     token = mint(company, "user-1", "ADMIN", SECRET)
     webhook = requests.post(
-        f"{local_stack.api}/webhooks",
+        f"{stack.api}/webhooks",
         json={"url": receiver.url(f"/{company}"), "events": ["TODO_CREATED"]},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     ).json()
-    ours = local_stack.client("events")
+    ours = stack.client("events")
     our_bus = ours.describe_event_bus(Name="blue-events")["Arn"]
     assert our_bus == f"arn:aws:events:{REGION}:{OUR_ACCOUNT}:event-bus/blue-events"
 
-    producer = producer_client(local_stack, account, "events")
-    assert producer_client(local_stack, account, "sts").get_caller_identity()["Account"] == account
+    producer = producer_client(stack, account, "events")
+    assert producer_client(stack, account, "sts").get_caller_identity()["Account"] == account
     if account != OUR_ACCOUNT:  # what the template grants when ProducerAccountIds names the account
         ours.put_permission(EventBusName="blue-events", Policy=json.dumps(producer_policy(our_bus, [account])))
         assert account in ours.describe_event_bus(Name="blue-events")["Policy"]

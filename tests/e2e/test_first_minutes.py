@@ -16,11 +16,10 @@ import pytest
 import requests
 
 from bluehooks.signing import signature_headers
-from devstack import demo, quickstart
+from devstack import quickstart
 from devstack.loopback import RECEIVERS, verification_module
 from devstack.scenario import WEBHOOKS, Tally, differences, expected_tally
 from devstack.token import mint
-from tests.e2e.localstack import LocalStackProcess
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,11 +28,7 @@ VERIFY_JS = ROOT / "receivers" / "node" / "verify.js"
 bwv = verification_module()
 
 
-@pytest.fixture(scope="module")
-def stack():
-    running = LocalStackProcess(WEBHOOKS_JWT_SECRET=SECRET, RETRY_SCHEDULE="0,1,1")
-    yield running
-    running.stop()
+STACK_ENV = {"WEBHOOKS_JWT_SECRET": SECRET, "RETRY_SCHEDULE": "0,1,1"}
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +88,8 @@ def test_the_quickstart_curl_lines_work_when_pasted(stack, receiver):
     export, create, put, deliveries = printed_quickstart(stack)
     assert "does not survive" in stack.output() or "forgets every webhook" in stack.output()
     token = re.search(r"TOKEN=(\S+)", export)[1]
-    lifetime = jwt.decode(token, SECRET, algorithms=["HS256"])["exp"] - time.time()
-    assert quickstart.TOKEN_HOURS * 3600 - 60 < lifetime <= quickstart.TOKEN_HOURS * 3600
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])  # and not expired
+    assert claims["exp"] - claims["iat"] == quickstart.TOKEN_HOURS * 3600
     create = create.replace(quickstart.RECEIVER, receiver.url("/blue"))  # port 8000 may be anyone's here
     webhook_id = bash(export, create, "echo $ID").strip()
     assert webhook_id.startswith("wh_")
@@ -214,31 +209,24 @@ def test_listen_prints_verified_deliveries_forwards_them_and_deletes_its_webhook
     assert gone.status_code == 404
 
 
-def test_local_state_does_not_survive_a_restart(stack):
+def test_local_state_does_not_survive_a_restart(stack, start_stack):
     """What the README and the quickstart say: the emulator keeps everything in memory. (The last test to use
     `stack`: it stops it and starts the stack again on the same ports.)"""
     assert "Local state lives in the emulator's memory" in stack.output()
     api(stack, "POST", "/webhooks", {"url": "http://127.0.0.1:9/x"}, company="restart-co")
     assert len(api(stack, "GET", "/webhooks", company="restart-co")["items"]) == 1
     stack.stop()
-    again = LocalStackProcess(WEBHOOKS_JWT_SECRET=SECRET, API_PORT=str(stack.api_port), AWS_PORT=str(stack.aws_port))
-    again.api_port, again.aws_port = stack.api_port, stack.aws_port
-    try:
-        assert api(again, "GET", "/webhooks", company="restart-co")["items"] == []
-    finally:
-        again.stop()
+    again = start_stack(**STACK_ENV, API_PORT=str(stack.api_port), AWS_PORT=str(stack.aws_port))
+    assert api(again, "GET", "/webhooks", company="restart-co")["items"] == []
 
 
 def test_the_demo_runs_its_scenario_and_exits_0():
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "devstack.demo"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Every outcome as expected" in result.stdout
     assert "HEALTHY" in result.stdout and "UNHEALTHY" in result.stdout and "/recover" in result.stdout
-    # ~25 s here; the scenario enforces its own deadline, so only a hang (not a loaded machine) fails this
-    assert time.monotonic() - started < demo.DEADLINE_SECONDS + 30
 
 
 def test_the_demo_reports_every_difference_from_its_scenario():

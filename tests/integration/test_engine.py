@@ -4,7 +4,6 @@ import inspect
 import json
 import os
 import textwrap
-import time
 
 import boto3
 import pytest
@@ -48,16 +47,18 @@ def test_a_trickling_receiver_fails_at_the_deadline_while_nine_others_get_one_de
     slow = create(api, hostile.url("/trickle"), events=["TODO_CREATED"])
     fast = [create(api, receiver.url(f"/fast-{n}"), events=["TODO_CREATED"]) for n in range(9)]
     handlers["fanout"](bus_event(company), LambdaContext("FanoutFunction"))
-    started = time.monotonic()
+    trickles, tried = len(hostile.trickled), hostile.requests.count("/trickle")
     assert delivery_poller.poll_once() == 10  # one batch, one invocation
-    took = time.monotonic() - started
-    assert took < TIMEOUT + 2.5, took  # the batch is bounded by one deadline, not ten, nor the trickle's 10 s
-    time.sleep(1.5)  # a retry of the slow one is due by now; nothing else may come again
-    delivery_poller.poll_once(wait_seconds=1)
+    # The batch ended at the deadline, not the trickle's end: the receiver saw the client hang up mid-response.
+    drain(delivery_poller, lambda: len(hostile.trickled) > trickles)
+    sent, whole = hostile.trickled[trickles]
+    assert sent < whole, hostile.trickled
+    # Wait for the slow one's retry; by then nothing else may have come again.
+    drain(delivery_poller, lambda: hostile.requests.count("/trickle") - tried == 2)
     assert all(len(receiver.at(f"/fast-{n}")) == 1 for n in range(9))
-    (logged,) = api("GET", f"/webhooks/{slow['id']}/deliveries")[1]["items"]
-    first = delivery(api, slow["id"], logged["deliveryId"])["attempts"][0]
-    assert first["error"] == f"timeout after {TIMEOUT:g} s" and first["durationMs"] < (TIMEOUT + 0.5) * 1000
+    logged = api("GET", f"/webhooks/{slow['id']}/deliveries")[1]["items"]
+    first = delivery(api, slow["id"], logged[0]["deliveryId"])["attempts"][0]
+    assert len(logged) == 1 and first["error"] == f"timeout after {TIMEOUT:g} s"
     assert all(api("GET", f"/webhooks/{w['id']}/deliveries")[1]["items"][0]["state"] == "succeeded" for w in fast)
 
 
@@ -146,9 +147,7 @@ def test_an_unhealthy_webhook_gets_one_probe_at_a_time_and_the_rest_are_released
     )
     hung_before = hostile.requests.count("/hang")
     waiting = [ping(api, hook["id"]) for _ in range(8)]
-    started = time.monotonic()
     delivery_poller.poll_once()
-    assert time.monotonic() - started < TIMEOUT + 2.5
     assert hostile.requests.count("/hang") - hung_before == 1  # one probe, not eight timeouts
     # seven waiting for the probe, attempts unused, and the probe's own next attempt: delayed, none in flight
     assert queue_counts(queues["DeliveryQueue"]) == {"visible": 0, "NotVisible": 0, "Delayed": 8}

@@ -1140,7 +1140,14 @@
     ok.textContent = confirm;
     ok.className = `button ${danger ? "danger" : "primary"}`;
     return new Promise((resolve) => {
-      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      // `close` is dispatched later than close(): one of an earlier question may arrive after this one
+      // is asked, when the dialog is open again. Only a close that leaves the dialog closed answers.
+      const answered = () => {
+        if (dialog.open) return;
+        dialog.removeEventListener("close", answered);
+        resolve(dialog.returnValue === "ok");
+      };
+      dialog.addEventListener("close", answered);
       dialog.returnValue = "";
       dialog.showModal();
       $("confirm-cancel").focus(); // the safe choice first
