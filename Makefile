@@ -7,7 +7,8 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api
+.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
+	sam-local-check
 
 # The local stack enforces IAM with the roles SAM's transform generates: it runs in the SAM venv.
 STACK_VENVS := $(VENV)/.installed $(SAM_VENV)/.installed
@@ -15,7 +16,7 @@ STACK_VENVS := $(VENV)/.installed $(SAM_VENV)/.installed
 run: $(STACK_VENVS)  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
 	SAM_ENV_FILE=$${SAM_ENV_FILE-env.json} $(BIN)/python -m devstack
 
-test: lint template pytest  ## lint, template checks, unit + integration + e2e tests
+test: lint template pytest sam-local-check  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -37,23 +38,23 @@ chaos: $(STACK_VENVS)  ## the chaos ledger, long: thousands of events, faults ev
 	CHAOS_EVENTS=$(or $(CHAOS_EVENTS),2000) $(BIN)/python -m pytest tests/e2e/test_chaos.py -s -p no:cacheprovider
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
-	@$(BIN)/python -m devstack.token
+	@$(BIN)/python -m devtools.token
 
 # A developer's first minutes (README, "The two commands"): a checked tour on a stack of its own, and a
 # receiver on the running `make run` stack, e.g. make listen LISTEN_ARGS="--events TODO_CREATED --project p1"
 .PHONY: demo listen
 demo: $(STACK_VENVS)  ## a scripted scenario on a local stack of its own; exits 0 only if every outcome is as expected
-	$(BIN)/python -m devstack.demo
+	$(BIN)/python -m devtools.demo
 
 listen: $(VENV)/.installed  ## like `stripe listen`: a receiver with its own webhook; prints and verifies each delivery
-	$(BIN)/python -m devstack.listen $(LISTEN_ARGS)
+	$(BIN)/python -m devtools.listen $(LISTEN_ARGS)
 
 # sam local against the running local stack (README, "Local invoke with SAM"; Docker needed, and `make build`).
 sam-env: $(VENV)/.installed  ## env.json (sam local --env-vars) from the running local stack
-	$(BIN)/python -m devstack.samenv
+	$(BIN)/python -m devtools.samenv
 
 samples: $(VENV)/.installed  ## events/local/: the samples with a fresh token and ids from the running local stack
-	$(BIN)/python -m devstack.samples
+	$(BIN)/python -m devtools.samples
 
 # SAM hands a container the credentials of its own session: dummy ones, for the emulator. Its own calls
 # (STS, for AWS::AccountId) go to the emulator too. DeliveryTimeoutSeconds as a string: SAM looks the
@@ -67,6 +68,11 @@ sam-invoke: $(SAM_VENV)/.installed  ## make sam-invoke FUNCTION=FanoutFunction E
 
 sam-api: $(SAM_VENV)/.installed  ## the API through sam local start-api, on SAM_API_PORT (default 3001)
 	$(SAM_LOCAL) start-api --port $(or $(SAM_API_PORT),3001) $(SAM_LOCAL_ARGS)
+
+# The real container path, on a local stack of its own (README, "Local invoke with SAM"): Docker installed and
+# started when absent, the stand-in Lambda image built once, then sam local invoke / start-api, each payload checked.
+sam-local-check: $(STACK_VENVS)  ## sam local invoke (SAMPLES=all: every sample) and start-api in Docker
+	$(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one)
 
 # The replay and inspection tools (README, "Replay and inspection: `make ops`"), on the local stack
 # unless ARGS names a deployed stack, e.g. make ops ARGS="pending --company acme --webhook wh_..."
@@ -83,7 +89,7 @@ replay-fanout-dlq: $(VENV)/.installed  ## put FanoutDLQ's events back on the bus
 
 build: template
 
-$(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt layers/bluehooks/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

@@ -40,7 +40,7 @@ from bench.cost import cost
 from bench.engine import engine
 from devstack.stack import Running, Settings
 from devstack.token import mint
-from tests.receiver import Receiver, free_port
+from devtools.receiver import Receiver, free_port
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
 BURST = int(os.environ.get("BENCH_BURST", "200"))
@@ -126,7 +126,7 @@ def signing() -> None:
 
 def fanout(running: Running) -> None:
     """The fan-out's domain code for one event, on the emulator, beside the bare SendMessageBatch calls it made."""
-    from tests.subscriptions import subscribe
+    from devtools.subscriptions import subscribe
 
     table = boto3.resource("dynamodb").Table(running.stack.ref("WebhooksTable"))
     floor_sqs = boto3.client("sqs")  # a client of its own: its calls are not counted
@@ -229,7 +229,6 @@ def main() -> None:
     logging.disable(logging.WARNING)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the handlers it loads would print EMF lines
-    sys.path.insert(0, "layers/bluehooks")
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
     sections = sys.argv[1:] or ["signing", "filters", "coldstart", "delivery", "fanout", "cost", "engine"]
     os.environ.setdefault("DELIVERY_TIMEOUT_SECONDS", "2")

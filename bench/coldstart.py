@@ -33,7 +33,7 @@ from devstack.emulator import Emulator
 from devstack.samenv import environments
 from devstack.stack import REGION, local_parameters, point_boto3_at
 from devstack.template import ROOT, LocalStack, load_template
-from tests.receiver import free_port
+from devtools.receiver import free_port
 
 RUNS = int(os.environ.get("BENCH_COLDSTART_RUNS", "15"))
 BUILT_RUNS = int(os.environ.get("BENCH_COLDSTART_BUILT_RUNS", "5"))  # a run without bytecode takes ~1.5 s

@@ -25,7 +25,7 @@ from devstack.lambdas import invocations
 from devstack.stack import Running
 from devstack.template import LocalStack
 from devstack.token import mint
-from tests.receiver import Receiver
+from devtools.receiver import Receiver
 
 EVENTS = int(os.environ.get("BENCH_COST_EVENTS", "200"))
 WEBHOOKS = (1, 10)

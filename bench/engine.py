@@ -20,8 +20,8 @@ import urllib3
 from devstack.lambdas import LambdaContext, load_handler
 from devstack.stack import Running
 from devstack.token import mint
-from tests.hostile_receiver import HostileReceiver
-from tests.receiver import Receiver
+from devtools.hostile_receiver import HostileReceiver
+from devtools.receiver import Receiver
 
 HANG_WINDOW_SECONDS = 60
 HANGING_QUEUED = 1000

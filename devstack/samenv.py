@@ -1,7 +1,7 @@
 """env.json for `sam local invoke` and `sam local start-api`: each function's environment on the local stack.
 
 `make run` writes it (SAM_ENV_FILE, default env.json) and keeps a copy in the emulator, from
-which `make sam-env` (`python -m devstack.samenv`) writes it again while the stack runs. The
+which `make sam-env` (`python -m devtools.samenv`) writes it again while the stack runs. The
 shape is SAM's `--env-vars` file: `{"FunctionLogicalId": {"VARIABLE": "value"}}`, each function's
 whole environment as the local stack resolves it (tables, queues, key, bus, parameters), the
 local flags, dummy credentials, and AWS_ENDPOINT_URL: the emulator as a SAM container sees it,
@@ -13,17 +13,13 @@ that runs `sam`; so AWS_ENDPOINT_URL reaches a container only once the template 
 the dummy credentials here are for runners that take the file as the whole environment.
 """
 
-import argparse
 import json
-import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from devstack.template import ROOT, LocalStack
+from devstack.template import LocalStack
 
 ENV_FILE = "SAM_ENV_FILE"  # where `make run` writes env.json; unset or empty: nowhere
 EMULATOR_URL = "SAM_EMULATOR_URL"  # the emulator as a SAM container reaches it
@@ -98,41 +94,6 @@ def publish(stack: LocalStack, aws_port: int, env: Mapping[str, str]) -> Path | 
     return write(for_containers(host, container_url(aws_port, env)), Path(target)) if target else None
 
 
-def fetch(aws_port: int, stack_name: str = "blue-webhooks-local") -> dict[str, dict[str, str]]:
-    """The environments a running local stack published (its emulator on loopback, `aws_port`)."""
-    return published(boto3.client("ssm", region_name=REGION, **_client_access(aws_port)), stack_name)
-
-
 def published(ssm, stack_name: str = "blue-webhooks-local") -> dict[str, dict[str, str]]:
     """The function environments a local stack published, read with the given SSM client of its emulator."""
     return json.loads(ssm.get_parameter(Name=parameter_name(stack_name))["Parameter"]["Value"])
-
-
-def _client_access(aws_port: int) -> dict[str, str]:
-    return {
-        "endpoint_url": f"http://127.0.0.1:{aws_port}",
-        "aws_access_key_id": DUMMY_CREDENTIAL,
-        "aws_secret_access_key": DUMMY_CREDENTIAL,
-    }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Write env.json for sam local from the running local stack.")
-    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", 4566)))
-    parser.add_argument("--output", default=os.environ.get(ENV_FILE) or "env.json", help="default: env.json")
-    parser.add_argument(
-        "--emulator-url", help=f"AWS_ENDPOINT_URL in the file (default: ${EMULATOR_URL}, else the Docker host)"
-    )
-    args = parser.parse_args()
-    try:
-        host = fetch(args.aws_port)
-    except (BotoCoreError, ClientError) as exc:
-        sys.exit(f"no local stack on 127.0.0.1:{args.aws_port} ({exc}); start it with `make run`")
-    url = args.emulator_url or container_url(args.aws_port, os.environ)
-    path = write(for_containers(host, url), Path(args.output))
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    print(f"{shown}: {len(host)} functions, AWS_ENDPOINT_URL {url}")
-
-
-if __name__ == "__main__":
-    main()

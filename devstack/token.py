@@ -1,13 +1,9 @@
-"""Mint a development bearer token: python -m devstack.token [--role ADMIN] [--company c1] [--sub u1]."""
+"""Bearer tokens as the host app's identity provider issues them: locally, the stack plays its part (as it does the
+host's bus), with its JWT secret. `make token` (devtools.token) prints one."""
 
-import argparse
-import os
 import time
-import warnings
 
 import jwt
-
-from devstack.stack import DEFAULT_JWT_SECRET
 
 
 def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | None = None, ttl: int = 3600) -> str:
@@ -16,20 +12,3 @@ def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | N
     if projects:
         claims["projects"] = projects
     return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--company", default="company-1")
-    parser.add_argument("--sub", default="user-1")
-    parser.add_argument("--role", default="ADMIN", choices=["OWNER", "ADMIN", "PROJECT_MANAGER", "MEMBER"])
-    parser.add_argument("--project", action="append", dest="projects", help="limit to this project (repeatable)")
-    parser.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
-    args = parser.parse_args()
-    secret = os.environ.get("WEBHOOKS_JWT_SECRET", DEFAULT_JWT_SECRET)
-    warnings.filterwarnings("ignore", message="The HMAC key is")  # the local default is short
-    print(mint(args.company, args.sub, args.role, secret, args.projects, args.ttl))
-
-
-if __name__ == "__main__":
-    main()

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tests.raw_receiver import RawReceiver, read_request, trickle
+from devtools.raw_receiver import RawReceiver, read_request, trickle
 
 BEHAVIOURS = [  # (name, weight)
     ("ok", 60),

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.receiver import Receiver
+from devtools.receiver import Receiver
 
 
 @pytest.fixture

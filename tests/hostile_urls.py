@@ -32,6 +32,9 @@ PORT = "url port must be a number between 1 and 65535"
 CREDENTIALS = "url must not carry credentials"
 BACKSLASH = "url must not contain '\\\\' unencoded (RFC 3986)"
 BAD_PERCENT = "url has a '%' that does not start a percent-encoding"
+# Checked when a URL is stored only: at delivery such a URL is refused too, by the rules that decide
+# where the request goes (ambiguity, host, address), each with its own reason.
+STORED_ONLY = frozenset({BACKSLASH, BAD_PERCENT})
 AMBIGUOUS = "url is ambiguous: it reads as"
 FRAGMENT = "url must not have a fragment"
 SCHEME = "url scheme must be https"  # "... or http" where the policy allows http

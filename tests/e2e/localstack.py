@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.receiver import free_port
+from devtools.receiver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -4,9 +4,9 @@ import uuid
 
 import requests
 
+from devtools.receiver import Receiver
 from tests.e2e.localstack import LocalStackProcess
 from tests.e2e.test_iam import SECRET, call, event, put_event, wait_until
-from tests.receiver import Receiver
 
 
 def test_an_sqs_brownout_fails_the_record_not_the_batch_after_its_post():

@@ -17,10 +17,10 @@ import requests
 
 from bluehooks.signing import signature_headers
 from devstack import quickstart
-from devstack.loopback import RECEIVERS, verification_module
-from devstack.scenario import WEBHOOKS, Tally, differences, expected_tally
 from devstack.token import mint
-from tests.receiver import Receiver
+from devtools.loopback import RECEIVERS, verification_module
+from devtools.receiver import Receiver
+from devtools.scenario import WEBHOOKS, Tally, differences, expected_tally
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "first-minutes-jwt-secret-first-minutes"
@@ -179,7 +179,7 @@ def test_the_readme_python_example_handles_a_real_delivery(delivery, monkeypatch
 
 
 def test_listen_prints_verified_deliveries_forwards_them_and_deletes_its_webhook(stack, receiver):
-    command = [sys.executable, "-m", "devstack.listen", "--api", stack.api, "--events", "TODO_CREATED"]
+    command = [sys.executable, "-m", "devtools.listen", "--api", stack.api, "--events", "TODO_CREATED"]
     command += ["--project", "p-listen", "--forward-to", receiver.url("/app")]
     listen = subprocess.Popen(
         command,
@@ -222,7 +222,7 @@ def test_local_state_does_not_survive_a_restart(stack, start_stack):
 
 def test_the_demo_runs_its_scenario_and_exits_0():
     result = subprocess.run(
-        [sys.executable, "-m", "devstack.demo"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "devtools.demo"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Every outcome as expected" in result.stdout

@@ -17,9 +17,9 @@ import requests
 
 from devstack.roles import used
 from devstack.token import mint
+from devtools.receiver import Receiver
 from tests.e2e.localstack import ROOT, LocalStackProcess
 from tests.iam_grants import Unit, unneeded, unused
-from tests.receiver import Receiver
 
 SECRET = "iam-jwt-secret-iam-jwt-secret-iam"
 STACK = "blue-webhooks-local"

@@ -15,12 +15,12 @@ import requests
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.timestamps import iso
 from devstack.token import mint
+from devtools.receiver import Receiver
 from ops import queues, tail
 from ops.__main__ import parser
 from ops.target import NoTarget, Target
 from tests.e2e.localstack import ROOT
 from tests.e2e.test_local_stack import SECRET, create_webhook, put_event
-from tests.receiver import Receiver
 
 STACK_ENV = {"WEBHOOKS_JWT_SECRET": SECRET, "RETRY_SCHEDULE": "0,1", "DELIVERY_TIMEOUT_SECONDS": "2"}
 

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import requests
 
-from devstack import samples
 from devstack.template import load_template
 from devstack.token import mint
+from devtools import samples
+from devtools.receiver import Receiver
 from tests.e2e.localstack import LocalStackProcess
-from tests.receiver import Receiver
 from tests.verify import assert_signed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,7 +190,7 @@ def test_make_run_writes_env_json_for_every_function(local_stack, env_json):
 
 def test_make_sam_env_writes_it_again_from_the_running_stack(local_stack, env_json, tmp_path):
     environment = {**os.environ, "AWS_PORT": str(local_stack.aws_port), "SAM_EMULATOR_URL": "http://172.17.0.1:4566"}
-    command = [sys.executable, "-m", "devstack.samenv", "--output", str(tmp_path / "env.json")]
+    command = [sys.executable, "-m", "devtools.samenv", "--output", str(tmp_path / "env.json")]
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     written_by_run = local_stack.env_file.read_text()
@@ -203,7 +203,7 @@ def test_make_sam_env_writes_it_again_from_the_running_stack(local_stack, env_js
 
 def test_make_sam_env_says_when_no_stack_runs(tmp_path):
     environment = {**os.environ, "AWS_PORT": "9"}
-    command = [sys.executable, "-m", "devstack.samenv", "--output", str(tmp_path / "env.json")]
+    command = [sys.executable, "-m", "devtools.samenv", "--output", str(tmp_path / "env.json")]
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "make run" in done.stderr
     assert not (tmp_path / "env.json").exists()
@@ -341,7 +341,7 @@ def test_make_samples_renders_them_for_the_running_stack(build, env_json, local_
     environment = {**os.environ, "API_PORT": str(local_stack.api_port), "WEBHOOKS_JWT_SECRET": SECRET}
     for run in (1, 2):
         out = tmp_path / f"run-{run}"
-        command = [sys.executable, "-m", "devstack.samples", "--out", str(out), "--ttl", "600"]
+        command = [sys.executable, "-m", "devtools.samples", "--out", str(out), "--ttl", "600"]
         done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
     first, second = (samples.committed(tmp_path / f"run-{run}") for run in (1, 2))

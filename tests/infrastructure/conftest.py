@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from devstack.emulator import Emulator
+from devtools.receiver import free_port
 from tests.infrastructure.deploy import SAM, Project
-from tests.receiver import free_port
 
 # A file of the layer only: no function's own code changes with it.
 LAYER_FILE = Path("layers/bluehooks/bluehooks/timestamps.py")

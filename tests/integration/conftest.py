@@ -16,7 +16,7 @@ from devstack.emulator import Emulator
 from devstack.lambdas import FunctionPool, LambdaContext, load_handler
 from devstack.sources import Poller
 from devstack.stack import REGION, Settings, point_boto3_at, provision
-from tests.receiver import free_port
+from devtools.receiver import free_port
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 JWT_SECRET = "integration-secret-integration-secret"

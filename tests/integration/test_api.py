@@ -173,14 +173,14 @@ def test_openapi_document_lists_every_route(api):
 
 def test_every_operation_in_the_openapi_document_has_a_sample_and_every_sample_is_a_route(api, handlers):
     """events/api-*.json against the document the handler serves, not against the list they were made from."""
-    from devstack import samples
     from devstack.lambdas import LambdaContext
+    from devtools import samples
 
     document = api("GET", "/openapi.json", token="none")[1]
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     requests = {name: event for name, event in samples.committed().items() if name.startswith("api-")}
     sampled = {name: documented(operations, event["httpMethod"], event["path"]) for name, event in requests.items()}
-    assert operations - set(sampled.values()) == set(), "an operation with no sample: add it to devstack/samples.py"
+    assert operations - set(sampled.values()) == set(), "an operation with no sample: add it to devtools/samples.py"
     # The rest are outside the document on purpose (/openapi.json, /docs, /console): the handler must answer them.
     for name in (name for name, operation in sampled.items() if operation is None):
         response = handlers["api"](requests[name], LambdaContext("ApiFunction"))

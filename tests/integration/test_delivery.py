@@ -118,3 +118,26 @@ def test_one_slow_receiver_does_not_hold_up_the_others(api, handlers, queues, co
     delivery_poller.poll_once(wait_seconds=1)  # one batch holding both deliveries
     fast, slow = receiver.at("/fast")[0], receiver.at("/slow")[0]
     assert fast.at < slow.at - 0.5
+
+
+def test_no_post_without_the_time_to_record_it(api, handlers, stack, company, receiver, queues):
+    """An invocation with time for its reads but not for the POST and the log write after it (reads slowed
+    by a brownout leave the same) sends nothing: the record comes back unattempted, its attempt unused."""
+    import threading
+
+    from devstack.lambdas import FunctionPool
+    from devstack.sources import Poller
+    from tests.integration.conftest import REGION
+
+    webhook = deliver_event(api, handlers, company, receiver.url("/late"))
+    path, name = stack.handler_path("DeliveryFunction")
+    # The start check wants DeliveryTimeoutSeconds (1) + 5 s; the POST wants them after its reads, and 1 s to answer.
+    pool = FunctionPool("DeliveryFunction", path, name, stack.layer_paths("DeliveryFunction"), 1, 6.5)
+    source = next(s for s in stack.sources if s.function == "DeliveryFunction")
+    assert Poller(source, pool, REGION, threading.Event()).poll_once(wait_seconds=1) == 1
+    assert receiver.at("/late") == []
+    assert api("GET", f"/webhooks/{webhook['id']}/deliveries")[1]["items"] == []  # no attempt logged
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queues["DeliveryQueue"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"  # back in 5 s, its attempt unused

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.hostile_receiver import HostileReceiver
+from devtools.hostile_receiver import HostileReceiver
 from tests.integration.conftest import PARAMETERS, bus_event
 from tests.integration.test_deliveries import create, delivery, drain, ping
 from tests.xray import run_traced

@@ -6,8 +6,8 @@ import json
 import logging
 import threading
 
+from devtools.raw_receiver import RawReceiver, read_request
 from tests.integration.conftest import bus_event
-from tests.raw_receiver import RawReceiver, read_request
 
 
 class HeldReceiver(RawReceiver):

@@ -11,8 +11,8 @@ import requests
 from devstack.emulator import calls, difference
 from devstack.lambdas import FunctionPool, FunctionTimedOut
 from devstack.sandbox import Sandbox, SandboxFrozen, inside, install
+from devtools.receiver import Receiver
 from tests.integration.conftest import bus_event
-from tests.receiver import Receiver
 
 TIMEOUT = 1.0
 STALL = 2 * TIMEOUT  # a read stalls past the timeout; what follows it would run in a killed sandbox

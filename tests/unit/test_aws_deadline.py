@@ -8,7 +8,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bluehooks.deadline import DeadlineReached, bounded, within
-from tests.receiver import Receiver
+from devtools.receiver import Receiver
 
 ATTEMPT = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 

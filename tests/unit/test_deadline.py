@@ -6,7 +6,7 @@ import pytest
 
 from bluehooks.outbound import pinned_session, post
 from bluehooks.targets import TargetPolicy
-from tests.hostile_receiver import HostileReceiver
+from devtools.hostile_receiver import HostileReceiver
 
 TIMEOUT = 1.0
 SLACK = 0.5  # thread scheduling on a busy 2-core machine

@@ -52,7 +52,7 @@ def ids(entries):
     return [entry["webhookId"] for entry in entries]
 
 
-def test_a_filter_costlier_than_its_share_is_delivered_unfiltered_logged_and_counted(caplog):
+def test_a_filter_costlier_than_its_share_is_delivered_unfiltered_and_counted():
     filters.validate(COSTLY)
     entries = [
         entry(webhookId="wh_costly", filter=COSTLY),
@@ -62,9 +62,7 @@ def test_a_filter_costlier_than_its_share_is_delivered_unfiltered_logged_and_cou
     sifted = sift(entries, "p1", BIG)
     assert ids(sifted.wanted) == ["wh_costly", "wh_plain"]  # the other filter was decided, not failed open
     assert sifted.undecided == ["wh_costly"]
-    assert sifted.steps <= filters.MAX_FILTER_STEPS + 100
-    (warning,) = [record for record in caplog.records if "delivered unfiltered" in record.getMessage()]
-    assert warning.webhookId == "wh_costly"
+    assert sifted.steps <= filters.MAX_FILTER_STEPS + 100  # the fan-out logs the undecided, once per event
 
 
 def test_all_of_an_events_filters_cost_at_most_the_event_budget(monkeypatch):

@@ -45,7 +45,9 @@ def test_sixteen_bytes_of_key_material_are_accepted(secret):
     assert WebhookCreate(url=URL, secret=secret).secret == secret
 
 
-@pytest.mark.parametrize("name", ["a\x00b", "line\nbreak", "tab\t", "\x7f", "\x85"])
+@pytest.mark.parametrize(
+    "name", ["a\x00b", "line\nbreak", "tab\t", "\x7f", "\x85", "\u2028", "\u2029", "evil\u202egnp.exe"]
+)
 def test_control_characters_in_names_are_refused(name):
     with pytest.raises(ValidationError, match="control characters"):
         WebhookCreate(url=URL, name=name)

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from bluehooks.signing import generate_secret, signature_headers
-from devstack.loopback import verification_module
+from devtools.loopback import verification_module
 
 bwv = verification_module()
 BODY = json.dumps({"event": "TODO_CREATED", "company": {"id": "acme"}, "currentValue": {"title": "é"}}).encode()

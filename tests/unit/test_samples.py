@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.config import settings
 from bluehooks.models import DeliveryMessage, RecoverRequest, SecretRotation, WebhookCreate, WebhookUpdate
-from devstack import samples
+from devtools import samples
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = samples.committed()
@@ -52,10 +52,10 @@ def fanout_app():
 
 def test_the_committed_samples_are_the_generated_ones():
     generated = samples.generate()
-    assert sorted(COMMITTED) == sorted(generated), "run: python -m devstack.samples --generate"
+    assert sorted(COMMITTED) == sorted(generated), "run: python -m devtools.samples --generate"
     for name, sample in generated.items():
         assert (samples.EVENTS / name).read_text() == samples.dumps(sample), (
-            f"{name}: run python -m devstack.samples --generate"
+            f"{name}: run python -m devtools.samples --generate"
         )
 
 

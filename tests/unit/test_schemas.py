@@ -34,3 +34,9 @@ def test_the_webhook_object_in_a_body_has_no_secret_and_no_dangling_reference():
     webhook = delivery_schema("TODO_CREATED")["properties"]["webhook"]
     assert "secret" not in webhook["properties"] and "$ref" not in str(webhook)
     assert not validator("TODO_CREATED").is_valid({**example("TODO_CREATED"), "webhook": {"id": "wh_1"}})
+
+
+@pytest.mark.parametrize("event", [name for name in EVENTS if name.endswith("_DELETED")])
+def test_a_deletion_may_carry_nothing_as_its_current_value(event):
+    assert validator(event).is_valid({**example(event), "currentValue": None})
+    assert not validator("TODO_CREATED").is_valid({**example("TODO_CREATED"), "currentValue": None})

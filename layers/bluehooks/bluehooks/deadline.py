@@ -34,15 +34,20 @@ def within(seconds: float) -> Iterator[None]:
         _local.deadline = before
 
 
+def require(seconds: float, what: str) -> None:
+    """Raise DeadlineReached unless `seconds` from now still end before this thread's deadline (if any)."""
+    deadline = getattr(_local, "deadline", None)
+    if deadline is not None and time.monotonic() + seconds > deadline:
+        raise DeadlineReached(f"{what} may take {seconds:g} s: it would end after the deadline")
+
+
 def bounded(client: Any) -> Any:
     """`client` (boto3), whose every attempt must fit the current thread's deadline, if it has one."""
     config = client.meta.config
     attempt_seconds = (config.connect_timeout or 60) + (config.read_timeout or 60)
 
     def check(**_: Any) -> None:
-        deadline = getattr(_local, "deadline", None)
-        if deadline is not None and time.monotonic() + attempt_seconds > deadline:
-            raise DeadlineReached(f"an attempt may take {attempt_seconds:g} s: it would end after the deadline")
+        require(attempt_seconds, "an attempt")
 
     # Before each attempt's request is sent, retries included; raised there, it is not retried.
     client.meta.events.register_first("before-send.*.*", check)

@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
 from bluehooks.claimcheck import PayloadGone, PayloadStore
+from bluehooks.deadline import require
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.health import HealthChange, after_attempt, after_count
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, DeliveryState, StoredWebhook
@@ -29,6 +30,9 @@ from bluehooks.vault import SecretVault
 
 logger = Logger(child=True)
 DISABLED_EVENT = "WEBHOOK_DISABLED"
+# One attempt of an AWS call (DeliveryFunction's clients: 2 s to connect, 3 s to read): the log write
+# that must follow a POST.
+RECORD_SECONDS = 5
 PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
 
 Kind = Literal["delivered", "retry", "exhausted", "gone", "dropped", "superseded", "deferred"]
@@ -129,6 +133,9 @@ class Deliverer:
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
         }
+        # Never a POST whose outcome could not be written: slow reads before it (a brownout) leave the
+        # record unattempted instead, so a receiver is not sent it again for want of a log write.
+        require(self.timeout + RECORD_SECONDS, "the POST and the log write after it")
         return post(self.session, webhook.url, body, headers, self.timeout)
 
     def _secrets(self, webhook: StoredWebhook) -> list[str]:

@@ -156,6 +156,11 @@ class Fanout:
         self.enqueue([Outgoing(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
         counts = {"subscribed": len(entries), "queued": len(messages), "undecided": len(sifted.undecided)}
         logger.info("fanned out", extra={"eventId": event.id, "event": event.type, **counts, "steps": sifted.steps})
+        if sifted.undecided:
+            logger.warning(
+                "filters not decided within their share: delivered unfiltered",
+                extra={"eventId": event.id, "count": len(sifted.undecided), "webhookIds": sifted.undecided[:20]},
+            )
         return {"eventId": event.id, "event": event.type, **counts}
 
     def enqueue(self, messages: list[Outgoing]) -> None:

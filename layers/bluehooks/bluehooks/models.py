@@ -75,9 +75,14 @@ def _valid_filter(pattern: dict[str, Any] | None) -> dict[str, Any] | None:
     return pattern or None
 
 
+# Control and format characters (bidi overrides among them) and line or paragraph separators: a name
+# is shown in the console, e-mails and logs, where these break or disguise the text around them.
+_UNSHOWABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
 def _no_control_characters(text: str) -> str:
-    if any(unicodedata.category(character) == "Cc" for character in text):
-        raise ValueError("may not hold control characters")
+    if any(unicodedata.category(character) in _UNSHOWABLE for character in text):
+        raise ValueError("may not hold control characters, format characters or line separators")
     return text
 
 

@@ -69,7 +69,8 @@ def delivery_schema(event: str) -> dict[str, Any]:
             "company": {**_reference(), "type": "object"},
             "project": _reference(),
             "user": _reference(),
-            "currentValue": entity if event != "TODO_DELETED" else {"anyOf": [entity, {"type": "null"}]},
+            # A deletion may carry what was deleted, or nothing.
+            "currentValue": {"anyOf": [entity, {"type": "null"}]} if event.endswith("_DELETED") else entity,
             "previousValue": before,
         },
         "required": ["event", "webhook", "company", "project", "user", "currentValue", "previousValue"],

@@ -140,7 +140,9 @@ def resolve_public(host: str, port: int, policy: TargetPolicy, timeout: float | 
 
 
 def check_url(url: str, policy: TargetPolicy) -> None:
-    """Raise TargetRefused unless url is an allowed webhook target (scheme, shape, addresses)."""
+    """Raise TargetRefused unless url is an allowed webhook target (characters, scheme, shape, addresses)."""
+    _refuse_text(url)
+    _refuse_unencoded(url)
     _scheme, host, port = target(url, policy)
     try:
         resolve_public(host, port, policy, timeout=CHECK_RESOLVE_SECONDS)
@@ -189,6 +191,11 @@ def _refuse_text(url: str) -> None:
     # Parsers disagree on these: urllib.parse drops tab/CR/LF, requests strips leading spaces.
     if bad := next((ch for ch in url if ch.isspace() or unicodedata.category(ch) == "Cc"), None):
         raise TargetRefused(f"url must not contain whitespace or control characters (found U+{ord(bad):04X})")
+
+
+def _refuse_unencoded(url: str) -> None:
+    """RFC 3986's characters, checked when a URL is stored only: a URL stored before this rule keeps being
+    delivered to (requests quotes what it must), and nothing here changes where a request goes."""
     if bad := next((ch for ch in url if ch.isascii() and not _URI_CHARACTER.fullmatch(ch)), None):
         raise TargetRefused(f"url must not contain {bad!r} unencoded (RFC 3986): percent-encode it")
     if _BAD_PERCENT.search(url):

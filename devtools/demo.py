@@ -1,4 +1,4 @@
-"""`make demo`: the scenario of devstack.scenario, played against a local stack this process starts, and checked.
+"""`make demo`: the scenario of devtools.scenario, played against a local stack this process starts, and checked.
 
 Webhooks with events, projects and a filter; a burst of Blue events; one receiver down for a while
 (each delivery retried, then delivered), one down until its deliveries are dead (then recovered).
@@ -21,11 +21,11 @@ from typing import Any
 import boto3
 import requests
 
-from devstack.apiclient import Api, ApiError
-from devstack.loopback import Arrival, Loopback, verification_module
-from devstack.scenario import EVENTS, WEBHOOKS, Seen, Tally, WebhookPlan, differences, matching
 from devstack.stack import Running, Settings, local_parameters
 from devstack.token import mint
+from devtools.apiclient import Api, ApiError
+from devtools.loopback import Arrival, Loopback, verification_module
+from devtools.scenario import EVENTS, WEBHOOKS, Seen, Tally, WebhookPlan, differences, matching
 
 # Short enough for a demo: 5 attempts over about 6 s, a 2 s deadline (with 1 s, a stall of a loaded
 # machine would turn a first try into a retry), an UNHEALTHY endpoint probed every second.

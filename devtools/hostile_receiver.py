@@ -5,7 +5,7 @@ import socket
 import struct
 import time
 
-from tests.raw_receiver import RawReceiver, read_request, trickle
+from devtools.raw_receiver import RawReceiver, read_request, trickle
 
 TRICKLE_GAP = 0.25  # seconds between bytes
 

@@ -5,7 +5,7 @@ receivers/python/blue_webhooks_verify.py and prints each one as it arrives. With
 also hands each delivery on, same headers and same bytes, to your app, and answers with your
 app's status. Ctrl-C deletes the webhook.
 
-    python -m devstack.listen [--events TODO_CREATED,COMMENT_CREATED] [--project p1] [--forward-to URL]
+    python -m devtools.listen [--events TODO_CREATED,COMMENT_CREATED] [--project p1] [--forward-to URL]
 """
 
 import argparse
@@ -22,10 +22,10 @@ from typing import Any, TextIO
 
 import requests
 
-from devstack.apiclient import Api, ApiError
-from devstack.loopback import Arrival, Loopback, verification_module
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.token import mint
+from devtools.apiclient import Api, ApiError
+from devtools.loopback import Arrival, Loopback, verification_module
 
 # What a delivery carries; forwarded as is (hop-by-hop headers such as Host are the forwarder's own).
 FORWARDED = ("content-type", "user-agent", "x-signature", "webhook-id", "webhook-timestamp", "webhook-signature")

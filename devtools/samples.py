@@ -3,11 +3,11 @@
 The committed samples hold placeholders where a value must not be frozen in git or cannot be known
 in advance: `${TOKEN}` (a bearer token: tokens expire), `${WEBHOOK_ID}` and `${DELIVERY_ID}` (a
 webhook of the running local stack and one of its deliveries). `make samples` (`python -m
-devstack.samples`) renders every sample into events/local/ (git-ignored) for the running local
+devtools.samples`) renders every sample into events/local/ (git-ignored) for the running local
 stack: a token minted for its key, valid an hour, and the ids of a webhook named "sam samples",
 found or created (it posts to a closed loopback port unless SAMPLES_WEBHOOK_URL says otherwise).
 
-`python -m devstack.samples --generate` rewrites the committed samples after a change to the
+`python -m devtools.samples --generate` rewrites the committed samples after a change to the
 catalog or the routes; tests/unit/test_samples.py fails while they are out of date. Shapes are those
 of `sam local generate-event` (apigateway aws-proxy, sqs receive-message) and of an EventBridge
 rule's target event.
@@ -15,7 +15,6 @@ rule's target event.
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from typing import Any
 
 import requests
 
+from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ACCOUNT_ID, ROOT
 from devstack.token import mint
@@ -46,18 +46,9 @@ SAMPLES_WEBHOOK = "sam samples"
 DEFAULT_SAMPLES_URL = "http://127.0.0.1:9/sam-samples"  # the discard port: nothing answers, nothing leaves the host
 
 
-def _catalog() -> Any:
-    """bluehooks.catalog, read from the layer's source (the local stack does not import the domain package)."""
-    spec = importlib.util.spec_from_file_location("_catalog", ROOT / "layers/bluehooks/bluehooks/catalog.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def bus_events() -> list[str]:
     """The catalog's events a producer puts on the bus (platform-only ones are never fanned out)."""
-    catalog = _catalog()
-    return [name for name in catalog.EVENT_TYPES if name not in catalog.PLATFORM_ONLY_EVENTS]
+    return [name for name in EVENT_TYPES if name not in PLATFORM_ONLY_EVENTS]
 
 
 # -- EventBridge: one producer event per event type --------------------------------------------------

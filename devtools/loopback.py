@@ -1,6 +1,6 @@
 """A webhook receiver on loopback for `make demo` and `make listen`, and the customers' verification module."""
 
-import importlib
+import importlib.util
 import sys
 import threading
 import time
@@ -12,14 +12,21 @@ from types import ModuleType
 from devstack.template import ROOT
 
 RECEIVERS = ROOT / "receivers" / "python"
+VERIFY_MODULE = "blue_webhooks_verify"
 MAX_BODY = 2**20  # a delivery is far smaller; anything else on this machine may POST here too
 
 
 def verification_module() -> ModuleType:
-    """receivers/python/blue_webhooks_verify.py, imported as a customer would: a standalone file, not a package."""
-    if str(RECEIVERS) not in sys.path:
-        sys.path.append(str(RECEIVERS))
-    return importlib.import_module("blue_webhooks_verify")
+    """receivers/python/blue_webhooks_verify.py, loaded as a customer's copy is: a standalone file, not a package.
+
+    Loaded from its path once, and kept as `blue_webhooks_verify` (as an import would), without adding
+    receivers/python to everyone's sys.path."""
+    if loaded := sys.modules.get(VERIFY_MODULE):
+        return loaded
+    spec = importlib.util.spec_from_file_location(VERIFY_MODULE, RECEIVERS / f"{VERIFY_MODULE}.py")
+    module = sys.modules[VERIFY_MODULE] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass(frozen=True)
