@@ -139,13 +139,15 @@ def fanout(running: Running) -> None:
 
 
 def fanout_row(running: Running, table, floor_sqs, company: str, size: int, pattern: dict | None) -> str:
+    from bluehooks.claimcheck import PayloadStore
     from bluehooks.fanout import Fanout
     from bluehooks.store import WebhookStore
 
     sqs = boto3.client("sqs")
     queue = sqs.create_queue(QueueName=company)["QueueUrl"]
     calls = Calls(table.meta.client, sqs)
-    engine = Fanout(WebhookStore(table), sqs, queue, dead_letter_url=running.stack.ref("FanoutDLQ"))
+    payloads = PayloadStore(boto3.client("s3"), running.stack.ref("PayloadBucket"))
+    engine = Fanout(WebhookStore(table), sqs, queue, running.stack.ref("FanoutDLQ"), payloads)
     rounds = max(1, min(5, 2000 // size))
     try:
         with kept_short(queue):

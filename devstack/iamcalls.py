@@ -141,10 +141,17 @@ def _ssm(action: str, parameters: dict[str, Any], region: str) -> list[Request]:
     ]
 
 
+def _s3(action: str, parameters: dict[str, Any], region: str) -> list[Request]:
+    """Object ARNs have no region or account: arn:aws:s3:::bucket/key."""
+    path = "/".join(part for part in (parameters.get("Bucket"), parameters.get("Key")) if part)
+    return [Request(f"s3:{action}", f"arn:aws:s3:::{path}" if path else "*")]
+
+
 _SERVICES: dict[str, Callable[[str, dict[str, Any], str], list[Request]]] = {
     "dynamodb": _dynamodb,
     "sqs": _sqs,
     "kms": _kms,
     "events": _events,
     "ssm": _ssm,
+    "s3": _s3,
 }

@@ -100,6 +100,8 @@ def described(environ: dict, body: bytes) -> tuple[str, str, dict]:
     """(service, action, parameters): JSON protocols name the action in X-Amz-Target, query ones in `Action`."""
     service = _SIGNED_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
     target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if service and service.group(1) == "s3":
+        return "s3", *s3_call(environ)
     if target:
         try:
             parameters = json.loads(body or b"{}")
@@ -113,6 +115,19 @@ def described(environ: dict, body: bytes) -> tuple[str, str, dict]:
         parameters.update((k, v[0]) for k, v in parse_qs(body.decode("utf-8", "replace")).items())
         action = parameters.get("Action", "")
     return (service.group(1) if service else ""), action, parameters
+
+
+def s3_call(environ: dict) -> tuple[str, dict]:
+    """S3's REST calls (path style, as boto3 addresses a loopback endpoint): the object actions by method;
+    any call on a bucket itself, or with a sub-resource (?acl, ?tagging), is named as such, so IAM denies it."""
+    bucket, _, key = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+    parameters = {"Bucket": bucket, "Key": key}
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    query.pop("x-id", None)  # botocore names the operation; IAM's action follows from the method
+    if not key or query:
+        return "BucketOrSubresourceCall", parameters
+    verb = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+    return verb.get(environ.get("REQUEST_METHOD", ""), "ObjectCall"), parameters
 
 
 def resource(parameters: dict) -> str:

@@ -87,6 +87,7 @@ class LocalStack:
         self.dynamodb = boto3.client("dynamodb", region_name=self.region)
         self.events = boto3.client("events", region_name=self.region)
         self.kms = boto3.client("kms", region_name=self.region)
+        self.s3 = boto3.client("s3", region_name=self.region)
 
     # -- intrinsics -------------------------------------------------------------------------
 
@@ -251,6 +252,23 @@ class LocalStack:
         url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         return {"Ref": url, "Arn": self.arn("sqs", name), "QueueName": name}
 
+    def _create_AWS_S3_Bucket(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = self.physical_name(logical_id).lower()  # bucket names are lower case
+        self.s3.create_bucket(Bucket=name)
+        if encryption := props.get("BucketEncryption"):
+            # The API calls CloudFormation's ServerSideEncryptionByDefault ApplyServerSideEncryptionByDefault.
+            rules = [
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                for rule in self.resolve(encryption)["ServerSideEncryptionConfiguration"]
+            ]
+            self.s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if block := props.get("PublicAccessBlockConfiguration"):
+            self.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=self.resolve(block))
+        if lifecycle := props.get("LifecycleConfiguration"):
+            rules = [_lifecycle_rule(rule) for rule in self.resolve(lifecycle)["Rules"]]
+            self.s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+        return {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+
     def _create_AWS_KMS_Key(self, logical_id: str, props: dict[str, Any]) -> dict[str, Any]:
         key = self.kms.create_key(Description=self.resolve(props.get("Description", logical_id)))["KeyMetadata"]
         return {"Ref": key["KeyId"], "Arn": key["Arn"], "KeyId": key["KeyId"]}
@@ -376,3 +394,13 @@ _CONDITION_FUNCTIONS = {
     "Fn::And": all,
     "Fn::Or": any,
 }
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape (the emulator keeps it; it expires nothing)."""
+    return {
+        "ID": rule.get("Id", "rule"),
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+        "Expiration": {"Days": int(rule["ExpirationInDays"])},
+    }

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from bluehooks.deliveries import STALE_PENDING
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.models import DeliveryMessage
+from bluehooks.producer import NotQueued
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
 from bluehooks.timestamps import iso, now
@@ -103,7 +104,7 @@ class Redrive:
             raise Changed("it changed meanwhile (retried or recovered?); run again to see")
         try:
             self.scheduler.wait(delivery.message())
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, NotQueued) as exc:
             raise Changed(
                 f"run {delivery.run} started but not queued ({exc}); it is redriven once it is stale"
             ) from exc

@@ -3,7 +3,9 @@
 FanoutDLQ holds the events the fan-out did not turn into deliveries, in two shapes:
 - Lambda's OnFailure records (the fan-out failed on every try): the event is `requestPayload`;
 - the event itself: rejected by the fan-out (a `reason` attribute says why), or not handed to
-  Lambda by the rule (EventBridge's ERROR_CODE / ERROR_MESSAGE attributes).
+  Lambda by the rule (EventBridge's ERROR_CODE / ERROR_MESSAGE attributes);
+- `{"claimCheck": key}`: an event too large for the message (or for Lambda's OnFailure record),
+  rejected or dead-lettered by the fan-out, kept whole in PayloadBucket (bluehooks.claimcheck).
 Each message is deleted only once PutEvents accepted its event. The event keeps its id (the
 fan-out's idempotency key), so deliveries already made are not made twice. An event rejected
 again comes back to FanoutDLQ with its reason, and is left for a later run.
@@ -16,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bluehooks.claimcheck import PayloadStore
 from ops.queues import Message, attribute, drain
 from ops.target import Target
 
@@ -28,12 +31,16 @@ class Tally:
     held: list[Message] = field(default_factory=list)  # released when the run ends
 
 
-def held_event(message: Message) -> tuple[dict[str, Any] | None, str]:
+def held_event(message: Message, payloads: PayloadStore | None = None) -> tuple[dict[str, Any] | None, str]:
     """The EventBridge event a FanoutDLQ message holds (None if none whole), and what kind of message it is."""
     try:
         body = json.loads(message["Body"])
+        if isinstance(body, dict) and set(body) == {"claimCheck"} and payloads:  # kept in S3: too large
+            body = payloads.get(str(body["claimCheck"]))
     except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
         return None, "not JSON"
+    except (LookupError, BotoCoreError, ClientError) as exc:  # PayloadGone is a LookupError
+        return None, f"kept in S3, not readable: {exc}"
     if isinstance(body, dict) and "requestPayload" in body and "requestContext" in body:
         response = body.get("responsePayload")
         error = response.get("errorType", "error") if isinstance(response, dict) else "error"
@@ -64,9 +71,11 @@ def put_entry(event: dict[str, Any], bus: str) -> dict[str, Any]:
     return {name: value for name, value in entry.items() if value is not None}
 
 
-def replay_message(events, message: Message, bus: str, tally: Tally, dry_run: bool) -> bool:
+def replay_message(
+    events, message: Message, bus: str, tally: Tally, dry_run: bool, payloads: PayloadStore | None = None
+) -> bool:
     """Put one message's event back on the bus; True when it may be deleted."""
-    event, kind = held_event(message)
+    event, kind = held_event(message, payloads)
     label = f"{message['MessageId']} {kind}"
     if not isinstance(event, dict):
         tally.unreplayable += 1
@@ -91,10 +100,18 @@ def replay_message(events, message: Message, bus: str, tally: Tally, dry_run: bo
     return True
 
 
-def replay(sqs, events, queue_url: str, bus: str, dry_run: bool = False, wait_seconds: int = 1) -> Tally:
-    """Replay every message that was in the queue when the run started."""
+def replay(
+    sqs,
+    events,
+    queue_url: str,
+    bus: str,
+    dry_run: bool = False,
+    wait_seconds: int = 1,
+    payloads: PayloadStore | None = None,
+) -> Tally:
+    """Replay every message that was in the queue when the run started (one kept in S3 read from `payloads`)."""
     tally = Tally()
-    tally.held = drain(sqs, queue_url, lambda m: replay_message(events, m, bus, tally, dry_run), wait_seconds)
+    tally.held = drain(sqs, queue_url, lambda m: replay_message(events, m, bus, tally, dry_run, payloads), wait_seconds)
     return tally
 
 
@@ -111,7 +128,9 @@ def run(args: argparse.Namespace, target: Target) -> int:
     queue_url = args.queue_url or target.names.fanout_dlq_url
     bus = args.bus or target.names.event_bus
     print(f"{'dry run: ' if args.dry_run else ''}replaying {queue_url} onto bus {bus}", flush=True)
-    tally = replay(target.client("sqs"), target.client("events"), queue_url, bus, args.dry_run)
+    tally = replay(
+        target.client("sqs"), target.client("events"), queue_url, bus, args.dry_run, payloads=target.payloads()
+    )
     print(
         f"replayed {tally.replayed}, failed {tally.failed}, not replayable {tally.unreplayable}, "
         f"left in the queue {len(tally.held)}",

@@ -15,6 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bluehooks.claimcheck import PayloadStore
 from bluehooks.config import Settings
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.scheduling import RetryScheduler
@@ -32,6 +33,7 @@ STACK_NAMES = {
     "delivery_dlq_url": ("DeliveryDLQUrl", "DeliveryDLQ"),
     "fanout_dlq_url": ("FanoutDLQUrl", "FanoutDLQ"),
     "event_bus": ("EventBusName", "EventBus"),
+    "payload_bucket": ("PayloadBucketName", "PayloadBucket"),
 }
 
 
@@ -48,6 +50,7 @@ class Names:
     delivery_dlq_url: str
     fanout_dlq_url: str
     event_bus: str
+    payload_bucket: str
     retention_days: int = DEFAULT_RETENTION_DAYS
 
 
@@ -107,6 +110,9 @@ class Target:
     def log(self) -> DeliveryLog:
         return DeliveryLog(self.table(self.names.deliveries_table), self.names.retention_days)
 
+    def payloads(self) -> PayloadStore:
+        return PayloadStore(self.client("s3"), self.names.payload_bucket)
+
     def scheduler(self) -> RetryScheduler:
         names = self.names
         return RetryScheduler(
@@ -136,6 +142,7 @@ def local(ssm) -> Names:
         delivery_dlq_url=settings.delivery_dlq_url,
         fanout_dlq_url=settings.fanout_dlq_url,
         event_bus=settings.event_bus_name,
+        payload_bucket=settings.payload_bucket,
         retention_days=settings.delivery_log_retention_days,
     )
 

@@ -17,6 +17,7 @@ from bluehooks.errors import (
     TooLarge,
     TooManyRequests,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
 )
 from bluehooks.models import Message, ValidationProblem
@@ -30,6 +31,7 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     NotRedelivered: HTTPStatus.CONFLICT,
     TooManyRequests: HTTPStatus.TOO_MANY_REQUESTS,
     Busy: HTTPStatus.SERVICE_UNAVAILABLE,
+    Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     TooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
 }

@@ -33,8 +33,9 @@ from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
 from bluehooks.limits import CompanyLimits, Limits
 from bluehooks.management import WebhookService
-from bluehooks.models import Caller, DeliveryMessage, EventType
+from bluehooks.models import Caller, EventType
 from bluehooks.observability import invocation_logging
+from bluehooks.producer import Producer
 from bluehooks.schemas import delivery_schema, example
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
@@ -60,7 +61,7 @@ service = WebhookService(
 deliveries = DeliveryService(
     webhooks=service,
     log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
-    enqueue=lambda messages: send_deliveries(messages),
+    queue=Producer(sqs, config.delivery_queue_url),
     limits=CompanyLimits(
         dynamodb.Table(config.limits_table),
         Limits(
@@ -72,17 +73,6 @@ deliveries = DeliveryService(
     ),
 )
 app = APIGatewayRestResolver(enable_validation=True)
-
-
-def send_deliveries(messages: list[DeliveryMessage]) -> None:
-    for start in range(0, len(messages), 10):  # SendMessageBatch takes ten at most
-        entries = [
-            {"Id": str(i), "MessageBody": jsonlimits.dumps_ascii(message.model_dump(mode="json"))}
-            for i, message in enumerate(messages[start : start + 10])
-        ]
-        failed = sqs.send_message_batch(QueueUrl=config.delivery_queue_url, Entries=entries).get("Failed")
-        if failed:
-            raise RuntimeError(f"{len(failed)} deliveries could not be queued")
 
 
 def current_caller() -> Caller:

@@ -23,7 +23,8 @@ from bluehooks.timestamps import iso
 
 ONE = "/webhooks/<webhook_id>"
 WRITE = (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND)
-LIMITED = HTTPStatus.TOO_MANY_REQUESTS  # over the company's limit this minute, with Retry-After
+# Over the company's limit this minute (429), or SQS refused the messages and nothing changed (503): Retry-After.
+LIMITED = (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE)
 
 
 def delivery_router(service: DeliveryService, caller: Callable[[], Caller]) -> Router:
@@ -63,7 +64,7 @@ def delivery_router(service: DeliveryService, caller: Callable[[], Caller]) -> R
             "409 when the webhook no longer subscribes to its event or project, or your token may not see its "
             "project (it is then dropped, with the reason), or when it is already queued."
         ),
-        responses=answers(*WRITE, HTTPStatus.CONFLICT, LIMITED, success=(HTTPStatus.ACCEPTED, DeliverySummary)),
+        responses=answers(*WRITE, HTTPStatus.CONFLICT, *LIMITED, success=(HTTPStatus.ACCEPTED, DeliverySummary)),
     )
     def retry_delivery(webhook_id: str, delivery_id: str) -> tuple[DeliverySummary, int]:
         return service.retry(caller(), webhook_id, delivery_id), HTTPStatus.ACCEPTED
@@ -72,7 +73,7 @@ def delivery_router(service: DeliveryService, caller: Callable[[], Caller]) -> R
         f"{ONE}/recover",
         operation_id="recoverDeliveries",
         summary="Redeliver every failed or dead delivery since a time (dead-lettered included)",
-        responses=answers(HTTPStatus.BAD_REQUEST, *WRITE, LIMITED, success=(HTTPStatus.ACCEPTED, Recovery)),
+        responses=answers(HTTPStatus.BAD_REQUEST, *WRITE, *LIMITED, success=(HTTPStatus.ACCEPTED, Recovery)),
     )
     def recover(webhook_id: str, body: Annotated[RecoverRequest, Body()]) -> tuple[Recovery, int]:
         return service.recover(caller(), webhook_id, iso(body.since)), HTTPStatus.ACCEPTED
@@ -81,7 +82,7 @@ def delivery_router(service: DeliveryService, caller: Callable[[], Caller]) -> R
         f"{ONE}/test",
         operation_id="sendTest",
         summary="Queue a WEBHOOK_TEST delivery to this webhook (signed, retried and logged as any other)",
-        responses=answers(*WRITE, LIMITED, success=(HTTPStatus.ACCEPTED, DeliverySummary)),
+        responses=answers(*WRITE, *LIMITED, success=(HTTPStatus.ACCEPTED, DeliverySummary)),
     )
     def send_test(webhook_id: str) -> tuple[DeliverySummary, int]:
         return service.send_test(caller(), webhook_id), HTTPStatus.ACCEPTED

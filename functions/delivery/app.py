@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.config import Config
 from pydantic import ValidationError
 
+from bluehooks.claimcheck import PayloadStore
 from bluehooks.config import settings
 from bluehooks.deadline import bounded, within
 from bluehooks.delivery import Deliverer, disabled_event
@@ -58,6 +59,7 @@ deliverer = Deliverer(
     disable_after=timedelta(seconds=config.disable_after_failing_seconds),
     probe_interval=config.probe_interval_seconds,
     announce=lambda webhook, why: announce_disabled(webhook, why),
+    payloads=PayloadStore(bounded(boto3.client("s3", config=AWS_CALLS)), config.payload_bucket),
 )
 scheduler = RetryScheduler(sqs, config.delivery_queue_url, config.retry_queue_url, config.delivery_dlq_url)
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -2,7 +2,9 @@
 
 EventBridge invokes it asynchronously: an error here gets Lambda's two retries, then the event
 goes to FanoutDLQ in an OnFailure record (template.yaml, EventInvokeConfig). Events that can
-never be fanned out are not errors: they go to FanoutDLQ at once, with the reason.
+never be fanned out are not errors: they go to FanoutDLQ at once, with the reason. So does an
+event whose fan-out failed and whose OnFailure record would not fit an SQS message (Lambda would
+drop it): kept whole (claim-checked), without Lambda's retries.
 """
 
 from typing import Any
@@ -18,8 +20,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
 
+from bluehooks.claimcheck import PayloadStore
 from bluehooks.config import settings
-from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept
+from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept, too_large_for_failure_record
 from bluehooks.models import EventDetail
 from bluehooks.observability import invocation_logging
 from bluehooks.store import WebhookStore
@@ -33,6 +36,7 @@ fanout = Fanout(
     sqs=boto3.client("sqs"),
     queue_url=config.delivery_queue_url,
     dead_letter_url=config.fanout_dlq_url,
+    payloads=PayloadStore(boto3.client("s3"), config.payload_bucket),
 )
 # (company, event type, event id) keys the whole fan-out: a redelivered event is fanned out
 # once. If the fan-out fails half-way, the retry re-runs it with the same delivery ids, so
@@ -73,7 +77,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Rejected as exc:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return fanout.reject(event, str(exc))
-    result = fan_out_once(key=blue_event.key, event=blue_event)
+    try:
+        result = fan_out_once(key=blue_event.key, event=blue_event)
+    except Exception as exc:
+        if not too_large_for_failure_record(event):
+            raise  # Lambda retries it, then keeps it in FanoutDLQ (its OnFailure record)
+        # Lambda would drop this event's OnFailure record (over an SQS message): kept here instead, whole.
+        logger.exception("fan-out failed: the event is dead-lettered at once")
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        return fanout.reject(event, f"fan-out failed ({type(exc).__name__}: {exc}); replay it once fixed")
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
     # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.matching).
     metrics.add_metric(name="FiltersUndecided", unit=MetricUnit.Count, value=result.get("undecided", 0))

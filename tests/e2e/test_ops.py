@@ -201,7 +201,13 @@ def test_on_aws_the_names_come_from_the_stacks_outputs_else_its_resources(stack)
     }
     template = {
         "Parameters": {"DeliveryLogRetentionDays": {"Type": "Number", "Default": 7}},
-        "Resources": {"WebhooksTable": table, "DeliveriesTable": table, "RetryQueue": queue, "DeliveryQueue": queue},
+        "Resources": {
+            "WebhooksTable": table,
+            "DeliveriesTable": table,
+            "RetryQueue": queue,
+            "DeliveryQueue": queue,
+            "PayloadBucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
+        },
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
     cfn = stack.client("cloudformation")
@@ -216,6 +222,7 @@ def test_on_aws_the_names_come_from_the_stacks_outputs_else_its_resources(stack)
     assert (names.webhooks_table, names.deliveries_table) == (physical["WebhooksTable"], physical["DeliveriesTable"])
     assert names.retry_queue_url == physical["RetryQueue"] and names.delivery_queue_url == "https://sqs/from-output"
     assert (names.delivery_dlq_url, names.event_bus, names.retention_days) == ("https://sqs/dlq", "blue-events-prod", 7)
+    assert names.payload_bucket == physical["PayloadBucket"]
 
 
 def test_hostile_fanout_dlq_messages_are_kept_and_never_stop_the_others(stack, receiver, company):

@@ -6,21 +6,19 @@ import pytest
 
 from bluehooks import jsonlimits
 from bluehooks.fanout import (
-    MAX_BATCH_BYTES,
-    MAX_DEAD_LETTER_BYTES,
     MAX_PAYLOAD_BYTES,
     MAX_REASON_CHARS,
     Rejected,
     accept,
     attribute_text,
-    batches,
-    dead_letter_body,
     delivery_id,
+    event_text,
     message_body,
     plan,
 )
 from bluehooks.models import EventDetail, Metadata, Webhook
 from bluehooks.payload import delivery_body, event_payload
+from bluehooks.producer import MAX_BATCH_BYTES, Outgoing, batches
 
 EVENT = "TODO_CREATED"
 SECRET = "whsec_c2VjcmV0LXZhbHVlLW11c3QtbmV2ZXItbGVhaw=="
@@ -113,25 +111,25 @@ def test_messages_never_carry_a_secret():
 
 
 def test_batches_respect_entry_count():
-    bodies = [(f"id{i}", "{}") for i in range(25)]
+    bodies = [Outgoing(f"id{i}", "{}") for i in range(25)]
     groups = batches(bodies)
     assert [len(group) for group in groups] == [10, 10, 5]
     assert [item for group in groups for item in group] == bodies
 
 
 def test_batches_respect_total_size():
-    bodies = [(f"id{i}", "x" * (MAX_BATCH_BYTES * 2 // 5)) for i in range(7)]
+    bodies = [Outgoing(f"id{i}", "x" * (MAX_BATCH_BYTES * 2 // 5)) for i in range(7)]
     groups = batches(bodies)
     assert all(len(group) <= 2 for group in groups)
-    assert all(sum(len(body.encode()) for _, body in group) <= MAX_BATCH_BYTES for group in groups)
+    assert all(sum(message.size for message in group) <= MAX_BATCH_BYTES for group in groups)
     assert [item for group in groups for item in group] == bodies
 
 
 def test_batches_count_utf8_bytes():
-    bodies = [(f"id{i}", "é" * (MAX_BATCH_BYTES // 5)) for i in range(5)]  # 2/5 of the limit each, encoded
+    bodies = [Outgoing(f"id{i}", "é" * (MAX_BATCH_BYTES // 5)) for i in range(5)]  # 2/5 of the limit each, encoded
     groups = batches(bodies)
     assert all(len(group) <= 2 for group in groups)
-    assert all(sum(len(body.encode()) for _, body in group) <= MAX_BATCH_BYTES for group in groups)
+    assert all(sum(message.size for message in group) <= MAX_BATCH_BYTES for group in groups)
     assert [item for group in groups for item in group] == bodies
 
 
@@ -264,19 +262,12 @@ def test_filters_apply_to_the_payload_after_enabled_and_projects():
     ],
 )
 def test_dead_letter_bodies_are_ascii_json_holding_the_whole_event(raw_event):
-    body, note = dead_letter_body(raw_event)
-    assert note is None and body.isascii()
+    body = event_text(raw_event)
+    assert body.isascii()
     if isinstance(raw_event, dict) and "n" in raw_event["detail"]:
         assert json.loads(body)["detail"]["i"] == float("-inf")
     else:
         assert json.loads(body) == raw_event
-
-
-def test_a_dead_letter_body_too_large_for_sqs_is_cut_and_says_so():
-    body, note = dead_letter_body({"detail": {"text": "\u00e9" * MAX_DEAD_LETTER_BYTES}})
-    assert len(body) <= MAX_DEAD_LETTER_BYTES and body.isascii()
-    assert json.loads(body)["truncatedEvent"].startswith('{"detail":{"text":"\\u00e9')
-    assert "too large to keep whole" in note
 
 
 def test_reasons_are_ascii_and_bounded():

@@ -48,5 +48,6 @@ REQUIRED = {
         "JWT_SECRET_PARAMETER",
         "SECRETS_KEY_ID",
         "DELIVERIES_TABLE",
+        "PAYLOAD_BUCKET",
     )
 }

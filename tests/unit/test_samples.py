@@ -34,7 +34,7 @@ BODIES: dict[str, type[BaseModel]] = {
 def fanout_app():
     """functions/fanout/app.py, loaded as Lambda loads it, with an environment that reaches nothing."""
     tables = ("WEBHOOKS_TABLE", "IDEMPOTENCY_TABLE", "DELIVERIES_TABLE", "LIMITS_TABLE")
-    environment = {name: "unused" for name in (*tables, "EVENT_BUS_NAME", "SECRETS_KEY_ID")}
+    environment = {name: "unused" for name in (*tables, "EVENT_BUS_NAME", "SECRETS_KEY_ID", "PAYLOAD_BUCKET")}
     environment |= {name: "http://127.0.0.1:9/q" for name in ("DELIVERY_QUEUE_URL", "RETRY_QUEUE_URL")}
     environment |= {"DELIVERY_DLQ_URL": "http://127.0.0.1:9/d", "FANOUT_DLQ_URL": "http://127.0.0.1:9/f"}
     environment |= {"JWT_SECRET_PARAMETER": "unused", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}

@@ -70,6 +70,7 @@ class Settings(BaseModel):
     allow_private_targets: Flag = Field(default=False, alias="ALLOW_PRIVATE_TARGETS")
     max_webhooks_per_company: int = Field(default=100, ge=1, alias="MAX_WEBHOOKS_PER_COMPANY")
     deliveries_table: str = Field(alias="DELIVERIES_TABLE")
+    payload_bucket: str = Field(alias="PAYLOAD_BUCKET")
     delivery_log_retention_days: int = Field(default=30, ge=1, alias="DELIVERY_LOG_RETENTION_DAYS")
     disable_after_failing_seconds: int = Field(default=5 * 86400, ge=1, alias="DISABLE_AFTER_FAILING_SECONDS")
     limits_table: str = Field(alias="LIMITS_TABLE")

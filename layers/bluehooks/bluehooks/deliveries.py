@@ -10,11 +10,10 @@ limits (`limits`).
 """
 
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 
 from bluehooks.deliverylog import DELIVERY_ID, UNSETTLED, DeliveryLog, LoggedDelivery
-from bluehooks.errors import NotFound, NotRedelivered
+from bluehooks.errors import NotFound, NotRedelivered, Unavailable
 from bluehooks.limits import CompanyLimits
 from bluehooks.management import WebhookService
 from bluehooks.models import (
@@ -22,11 +21,13 @@ from bluehooks.models import (
     Delivery,
     DeliveryMessage,
     DeliveryPage,
+    DeliveryState,
     DeliverySummary,
     NotSent,
     Recovery,
     StoredWebhook,
 )
+from bluehooks.producer import NotQueued, Producer, outgoing
 from bluehooks.scope import not_redeliverable, readable
 from bluehooks.timestamps import iso, now, now_iso
 
@@ -44,12 +45,12 @@ class DeliveryService:
         self,
         webhooks: WebhookService,
         log: DeliveryLog,
-        enqueue: Callable[[list[DeliveryMessage]], None],
+        queue: Producer,
         limits: CompanyLimits,
     ):
         self.webhooks = webhooks
         self.log = log
-        self.enqueue = enqueue
+        self.queue = queue
         self.limits = limits
 
     def page(
@@ -92,7 +93,11 @@ class DeliveryService:
             },
         )
         self.log.record(message, "pending")
-        self.enqueue([message])
+        try:
+            self.queue.send([outgoing(message)])
+        except NotQueued as exc:
+            self.log.record(message, "dropped", reason="could not be queued: send the test again")
+            raise Unavailable("the test delivery could not be queued; try again shortly") from exc
         return self._summary(message)
 
     def retry(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliverySummary:
@@ -106,8 +111,7 @@ class DeliveryService:
         if delivery.state == "pending" and not _stale(delivery):
             raise NotRedelivered(f"delivery {delivery_id} is already queued; retry it once it has been attempted")
         self.limits.admit(webhook.companyId, "retries", deliveries=1)
-        if self.log.start_run(delivery):
-            self.enqueue([delivery.message()])
+        self._redeliver([delivery])
         return delivery.summary()
 
     def recover(self, caller: Caller, webhook_id: str, since: str) -> Recovery:
@@ -131,10 +135,29 @@ class DeliveryService:
             else:
                 wanted.append(delivery)
         allowed = self.limits.share(webhook.companyId, len(wanted)) if wanted else 0
-        started = [delivery for delivery in wanted[:allowed] if self.log.start_run(delivery, only_from=UNSETTLED)]
-        if started:
-            self.enqueue([delivery.message() for delivery in started])
+        started = self._redeliver(wanted[:allowed], only_from=UNSETTLED)
         return Recovery(queued=len(started), remaining=more is not None or allowed < len(wanted), notSent=not_sent)
+
+    def _redeliver(
+        self, deliveries: list[LoggedDelivery], only_from: tuple[DeliveryState, ...] | None = None
+    ) -> list[LoggedDelivery]:
+        """Start a new run of each (unless someone did meanwhile) and queue it; returns those started.
+
+        A delivery whose message could not be queued is put back as it was, so that none is left
+        pending with no message; then Unavailable (503): the same call may be made again."""
+        was = {delivery.deliveryId: (delivery.state, delivery.reason) for delivery in deliveries}
+        started = [delivery for delivery in deliveries if self.log.start_run(delivery, only_from)]
+        try:
+            self.queue.send([outgoing(delivery.message()) for delivery in started])
+        except NotQueued as exc:
+            unsent = {message.key for message in exc.unsent}
+            for delivery in started:
+                if delivery.deliveryId in unsent:
+                    self.log.put_back(delivery, *was[delivery.deliveryId])
+            raise Unavailable(
+                f"{len(unsent)} of {len(started)} deliveries could not be queued, and are as they were"
+            ) from exc
+        return started
 
     def _excluded(self, caller: Caller, webhook: StoredWebhook, delivery: LoggedDelivery) -> str | None:
         """Why it may not be sent again; an unsettled one is dropped with that reason, so the log says why."""

@@ -14,6 +14,7 @@ import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
+from bluehooks.claimcheck import PayloadGone, PayloadStore
 from bluehooks.deadline import require
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.health import HealthChange, after_attempt, after_count
@@ -80,6 +81,7 @@ class Deliverer:
         disable_after: timedelta,
         probe_interval: float = 30,
         announce=None,
+        payloads: PayloadStore | None = None,
     ):
         self.store = store
         self.log = log
@@ -90,11 +92,17 @@ class Deliverer:
         self.disable_after = disable_after
         self.probe_interval = probe_interval  # seconds between probes of an UNHEALTHY webhook's endpoint
         self.announce = announce or (lambda webhook, reason: None)
+        self.payloads = payloads
 
     def attempt(self, message: DeliveryMessage) -> Outcome:
         logged = self.log.get(message.companyId, message.webhookId, message.deliveryId)
         if _settled(logged, message):
             return self._log(message, Outcome("superseded", reason="a newer run, or already delivered"))
+        try:
+            message = self._with_payload(message)
+        except PayloadGone as exc:
+            self.log.record(message, "dropped", reason=str(exc))
+            return self._log(message, Outcome("dropped", reason=str(exc)))
         webhook = self.store.get(message.companyId, message.webhookId)
         if why := _not_sendable(webhook, message):
             outcome = Outcome("dropped", reason=why)
@@ -111,6 +119,12 @@ class Deliverer:
         if probing and outcome.kind == "delivered":
             self.store.end_probe(webhook)  # the others are released at their next try
         return self._log(message, outcome)
+
+    def _with_payload(self, message: DeliveryMessage) -> DeliveryMessage:
+        """The message with its payload, fetched when it is kept in S3 (it keeps its key: the log stores that)."""
+        if message.payload is not None:
+            return message
+        return message.model_copy(update={"payload": self.payloads.get(message.payloadKey)})
 
     def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())

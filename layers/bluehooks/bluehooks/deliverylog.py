@@ -4,10 +4,11 @@
   GSI ByCreated: pk, createdAt                   newest first, ?since=
 
 An attempt appends itself to the item and sets the state in one UpdateItem. The payload is
-kept (zlib-compressed) so that a delivery can be redelivered after its queue message is
-gone. `run` counts redeliveries: a retry or recover starts a new run, and a message of an
-older run (a DLQ redrive of what was since recovered) is superseded, never delivered again.
-Items expire after the retention (TTL on expiresAt).
+kept (zlib-compressed; one too large for an item in S3, by its key: bluehooks.claimcheck) so
+that a delivery can be redelivered after its queue message is gone. `run` counts redeliveries:
+a retry or recover starts a new run, and a message of an older run (a DLQ redrive of what was
+since recovered) is superseded, never delivered again. Items expire after the retention (TTL on
+expiresAt), counted from the last write; one whose payload is in S3, from its first, with the object.
 """
 
 import base64
@@ -18,15 +19,18 @@ import time
 import zlib
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from bluehooks import jsonlimits
+from bluehooks.claimcheck import head
 from bluehooks.errors import Refused
 from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
 from bluehooks.timestamps import now_iso, parse
 
+logger = Logger(child=True)
 BY_CREATED = "ByCreated"
 REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
 UNSETTLED: tuple[DeliveryState, ...] = (*REDELIVERABLE, "pending")  # may still be sent: what a narrowing drops
@@ -39,7 +43,8 @@ class LoggedDelivery(Delivery):
     """A delivery as stored: what the API shows, and what a redelivery needs."""
 
     companyId: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # only its head when it is kept in S3 (payloadKey)
+    payloadKey: str | None = None
     run: int = 0
 
     def message(self) -> DeliveryMessage:
@@ -49,7 +54,8 @@ class LoggedDelivery(Delivery):
             companyId=self.companyId,
             eventId=self.eventId,
             event=self.event,
-            payload=self.payload,
+            payload=None if self.payloadKey else self.payload,
+            payloadKey=self.payloadKey,
             run=self.run,
         )
 
@@ -85,14 +91,16 @@ class DeliveryLog:
             "reason": reason,
             "updatedAt": now,
             "nextRetryAt": attempt.nextRetryAt if attempt else None,
-            "expiresAt": int(time.time()) + self.retention_seconds,
             "webhookId": message.webhookId,
             "companyId": message.companyId,
             "eventId": message.eventId,
             "event": message.event,
             "run": message.run,
         }
-        once = {"createdAt": now, "payload": zlib.compress(jsonlimits.dumps_ascii(message.payload).encode())}
+        expires = {"expiresAt": int(time.time()) + self.retention_seconds}
+        once = {"createdAt": now, **_stored_payload(message)}
+        # A payload kept in S3 expires after the retention from its first record: so does its log item.
+        (once if message.payloadKey else sets).update(expires)
         names = {f"#{name}": name for name in (*sets, *once, "attempts")}
         values = {f":{name}": value for name, value in {**sets, **once}.items()}
         values.update({":attempt": [attempt.model_dump()] if attempt else [], ":none": []})
@@ -112,6 +120,11 @@ class DeliveryLog:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
+            if attempt and _item_full(exc):  # DynamoDB's 400 KB: the state still changes; no POST is repeated
+                logger.error(
+                    "attempt not logged: the delivery's item is full", extra={"deliveryId": message.deliveryId}
+                )
+                return self.record(message, state, None, reason)
             raise
         return True
 
@@ -123,12 +136,17 @@ class DeliveryLog:
         """End it unsent, in a new run (so no message of an older run is sent), saying why; True when this call did."""
         return self._new_run(delivery, "dropped", reason, UNSETTLED)
 
+    def put_back(self, delivery: LoggedDelivery, state: DeliveryState, reason: str | None) -> bool:
+        """Undo start_run when its message could not be queued: the run and state it had before."""
+        return self._new_run(delivery, state, reason, ("pending",), step=-1)
+
     def _new_run(
         self,
         delivery: LoggedDelivery,
         state: DeliveryState,
         reason: str | None,
         only_from: tuple[DeliveryState, ...] | None,
+        step: int = 1,
     ) -> bool:
         """Conditional on the run and state it was read in: of two concurrent callers, one starts the run."""
         condition = Attr("run").eq(delivery.run) & Attr("state").eq(delivery.state)
@@ -138,14 +156,14 @@ class DeliveryLog:
             self.table.update_item(
                 Key={"pk": partition(delivery.companyId, delivery.webhookId), "sk": delivery.deliveryId},
                 UpdateExpression=(
-                    "SET #state = :state, #reason = :reason, #run = #run + :one, updatedAt = :now, nextRetryAt = :none"
+                    "SET #state = :state, #reason = :reason, #run = #run + :step, updatedAt = :now, nextRetryAt = :none"
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#state": "state", "#reason": "reason", "#run": "run"},
                 ExpressionAttributeValues={
                     ":state": state,
                     ":reason": reason,
-                    ":one": 1,
+                    ":step": step,
                     ":now": now_iso(),
                     ":none": None,
                 },
@@ -154,7 +172,7 @@ class DeliveryLog:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
-        delivery.run += 1
+        delivery.run += step
         delivery.state = state
         delivery.reason = reason
         return True
@@ -196,6 +214,20 @@ class DeliveryLog:
                 return found, None
             query["ExclusiveStartKey"] = last
         return found, _encode_cursor(last)
+
+
+def _item_full(exc: ClientError) -> bool:
+    error = exc.response["Error"]
+    return error["Code"] == "ValidationException" and "exceeded the maximum allowed size" in error.get("Message", "")
+
+
+def _stored_payload(message: DeliveryMessage) -> dict[str, Any]:
+    """The payload as the item keeps it: compressed; one kept in S3 by its key, and its head only."""
+    if message.payloadKey:
+        kept = {"payload": head(message.payload or {}), "payloadKey": message.payloadKey}
+    else:
+        kept = {"payload": message.payload}
+    return {**kept, "payload": zlib.compress(jsonlimits.dumps_ascii(kept["payload"]).encode())}
 
 
 def _from_item(item: dict[str, Any]) -> LoggedDelivery:

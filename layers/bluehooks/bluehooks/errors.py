@@ -43,6 +43,12 @@ class Busy(DomainError):
     retry_after_seconds = 1
 
 
+class Unavailable(DomainError):
+    """An AWS service failed us (a queue refused a message) and nothing was changed; try again shortly."""
+
+    retry_after_seconds = 5
+
+
 class TooLarge(Refused):
     """A request body over the size limit."""
 

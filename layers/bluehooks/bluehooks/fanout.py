@@ -10,7 +10,6 @@ that Lambda retries it; the retry sends the same delivery ids, on which receiver
 import base64
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,24 +17,26 @@ from aws_lambda_powertools import Logger
 
 from bluehooks import jsonlimits
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
+from bluehooks.claimcheck import INLINE_BYTES, PayloadStore, payload_key
 from bluehooks.matching import sift
 from bluehooks.models import DeliveryMessage, EventDetail
 from bluehooks.payload import event_payload
+from bluehooks.producer import MAX_MESSAGE_BYTES, NotQueued, Outgoing, Producer
 from bluehooks.store import WebhookStore
 
 logger = Logger(child=True)
 
-MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 1024 * 1024  # SQS limit for one message and for a whole batch (1 MiB since 2025)
-# The payload as queued (ASCII-escaped JSON). The rest of the 1 MiB message, 128 KiB, holds the
-# message's other fields and, at delivery, the webhook object (bounded by the API's field limits).
-# EventBridge events are at most 256 KB, and escaping at most triples them: on AWS this never bites.
-MAX_PAYLOAD_BYTES = 896 * 1024
-# A FanoutDLQ body, leaving room in the 1 MiB message for the `reason` attribute.
-MAX_DEAD_LETTER_BYTES = MAX_BATCH_BYTES - 8 * 1024
+# The payload as ASCII-escaped JSON. EventBridge events are at most 1 MB (since January 2026), and
+# escaping at most triples them: on AWS this never bites. Over INLINE_BYTES it travels as a claim check.
+MAX_PAYLOAD_BYTES = 3 * 1024 * 1024 + 64 * 1024
+# A FanoutDLQ body, leaving room in the 1 MiB message for the `reason` attribute; a larger one is claim-checked.
+MAX_DEAD_LETTER_BYTES = MAX_MESSAGE_BYTES - 8 * 1024
+# Lambda's OnFailure record holds the event and the error (its stack trace, the request's context): the
+# record of a larger event may not fit an SQS message, and then Lambda drops it ("delivery errors can also
+# occur due to ... size limits": a DestinationDeliveryFailures metric, no record), so the fan-out keeps it:
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+MAX_FAILURE_RECORD_EVENT_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
 MAX_REASON_CHARS = 1000
-SEND_TRIES = 3
-SEND_BACKOFF_SECONDS = 0.05  # doubled on each try: throttled entries get a moment to clear
 
 
 class Rejected(ValueError):
@@ -56,6 +57,11 @@ class AcceptedEvent:
     project: str | None
     payload: dict[str, Any]
     payload_json: str
+
+    @property
+    def payload_key(self) -> str | None:
+        """Where the payload is kept when too large to travel in each message, else None."""
+        return payload_key(self.company, self.type, self.id) if len(self.payload_json) > INLINE_BYTES else None
 
     @property
     def key(self) -> dict[str, str]:
@@ -101,44 +107,31 @@ def deliveries(event: AcceptedEvent, wanted: list[dict[str, Any]]) -> list[Deliv
             companyId=event.company,
             eventId=event.id,
             event=event.type,
-            payload=event.payload,
+            payload=None if event.payload_key else event.payload,
+            payloadKey=event.payload_key,
         )
         for entry in wanted
     ]
 
 
 def message_body(message: DeliveryMessage, payload_json: str) -> str:
-    """The message as ASCII-escaped JSON, the payload spliced in as already serialized once per event."""
+    """The message as ASCII-escaped JSON, the payload spliced in as already serialized once per event
+    (or, too large, left out: the message holds its payloadKey)."""
     head = jsonlimits.dumps_ascii(message.model_dump(exclude={"payload"}))
-    return f'{head[:-1]},"payload":{payload_json}}}'
+    return head if message.payloadKey else f'{head[:-1]},"payload":{payload_json}}}'
 
 
-def batches(bodies: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Group (id, body) pairs into SendMessageBatch calls within the count and size limits."""
-    groups: list[list[tuple[str, str]]] = []
-    size = 0
-    for entry in bodies:
-        entry_size = len(entry[1].encode())
-        if not groups or len(groups[-1]) == MAX_BATCH_ENTRIES or size + entry_size > MAX_BATCH_BYTES:
-            groups.append([])
-            size = 0
-        groups[-1].append(entry)
-        size += entry_size
-    return groups
-
-
-def dead_letter_body(raw_event: Any) -> tuple[str, str | None]:
-    """The event as a FanoutDLQ body (ASCII-escaped JSON, within the size limit), and a note if cut."""
+def event_text(raw_event: Any) -> str:
+    """The event as ASCII-escaped JSON, as FanoutDLQ keeps it."""
     try:
-        body = jsonlimits.dumps_ascii(raw_event)
+        return jsonlimits.dumps_ascii(raw_event)
     except ValueError:  # NaN or infinity: written as Python writes them, so nothing is lost
-        body = json.dumps(raw_event, separators=(",", ":"), ensure_ascii=True)
-    if len(body) <= MAX_DEAD_LETTER_BYTES:
-        return body, None
-    # Only possible off AWS (EventBridge refuses events over 256 KB): keep what fits, say so.
-    head = body[: (MAX_DEAD_LETTER_BYTES - 1024) // 2]  # escaping the head again at most doubles it
-    note = f"event of {len(body)} bytes too large to keep whole: its first {len(head)} bytes are kept"
-    return jsonlimits.dumps_ascii({"truncatedEvent": head}), note
+        return json.dumps(raw_event, separators=(",", ":"), ensure_ascii=True)
+
+
+def too_large_for_failure_record(raw_event: Any) -> bool:
+    """Whether Lambda's OnFailure record of this event could exceed an SQS message (and be dropped)."""
+    return len(event_text(raw_event)) > MAX_FAILURE_RECORD_EVENT_BYTES
 
 
 def attribute_text(reason: str) -> str:
@@ -147,17 +140,20 @@ def attribute_text(reason: str) -> str:
 
 
 class Fanout:
-    def __init__(self, store: WebhookStore, sqs, queue_url: str, dead_letter_url: str):
+    def __init__(self, store: WebhookStore, sqs, queue_url: str, dead_letter_url: str, payloads: PayloadStore):
         self.store = store
         self.sqs = sqs
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
+        self.payloads = payloads
 
     def fan_out(self, event: AcceptedEvent) -> dict[str, Any]:
         entries = self.store.subscriptions(event.company, event.type)
         sifted = sift(entries, event.project, event.payload)
         messages = deliveries(event, sifted.wanted)
-        self.enqueue([(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
+        if messages and event.payload_key:  # kept before any message refers to it
+            self.payloads.put(event.payload_key, event.payload_json)
+        self.enqueue([Outgoing(m.deliveryId, message_body(m, event.payload_json)) for m in messages])
         counts = {"subscribed": len(entries), "queued": len(messages), "undecided": len(sifted.undecided)}
         logger.info("fanned out", extra={"eventId": event.id, "event": event.type, **counts, "steps": sifted.steps})
         if sifted.undecided:
@@ -167,31 +163,23 @@ class Fanout:
             )
         return {"eventId": event.id, "event": event.type, **counts}
 
-    def enqueue(self, bodies: list[tuple[str, str]]) -> None:
-        """Send every body; EnqueueFailed after all batches were tried if any message was not queued."""
-        unsent = sum(self._send(group) for group in batches(bodies))
-        if unsent:
-            raise EnqueueFailed(f"{unsent} of {len(bodies)} delivery messages could not be queued")
-
-    def _send(self, group: list[tuple[str, str]]) -> int:
-        """One batch, its failed entries (only those) sent again with backoff; returns how many never went."""
-        pending = [{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(group)]
-        for attempt in range(SEND_TRIES):
-            if attempt:
-                time.sleep(SEND_BACKOFF_SECONDS * 2 ** (attempt - 1))
-            response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=pending)
-            failed = {failure["Id"]: failure for failure in response.get("Failed", [])}
-            pending = [entry for entry in pending if entry["Id"] in failed]
-            if not pending:
-                return 0
-        codes = sorted({failure.get("Code", "?") for failure in failed.values()})
-        logger.error("delivery messages not queued", extra={"count": len(pending), "codes": codes})
-        return len(pending)
+    def enqueue(self, messages: list[Outgoing]) -> None:
+        """Send every message; EnqueueFailed after all were tried if any was not queued."""
+        try:
+            Producer(self.sqs, self.queue_url).send(messages)
+        except NotQueued as exc:
+            raise EnqueueFailed(str(exc)) from exc
 
     def reject(self, raw_event: Any, reason: str) -> dict[str, Any]:
-        """Dead-letter an event that cannot be fanned out, with the reason, so it can be replayed."""
-        body, note = dead_letter_body(raw_event)
-        reason = attribute_text(f"{reason}; {note}" if note else reason)
+        """Dead-letter an event that cannot be fanned out, with the reason, so it can be replayed.
+
+        One too large for a FanoutDLQ message is kept in S3, and the message holds its key."""
+        body = event_text(raw_event)
+        if len(body) > MAX_DEAD_LETTER_BYTES:
+            key = payload_key("fanout-dlq", body)
+            self.payloads.put(key, body)
+            body = jsonlimits.dumps_ascii({"claimCheck": key})
+        reason = attribute_text(reason)
         logger.error("event dead-lettered", extra={"reason": reason})
         self.sqs.send_message(
             QueueUrl=self.dead_letter_url,

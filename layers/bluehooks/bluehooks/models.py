@@ -291,11 +291,22 @@ class DeliveryMessage(Model):
     companyId: str
     eventId: str
     event: str
-    payload: dict[str, Any] = Field(description="The body without its `webhook` part, added at delivery.")
+    payload: dict[str, Any] | None = Field(
+        default=None, description="The body without its `webhook` part, added at delivery; none when too large."
+    )
+    payloadKey: str | None = Field(
+        default=None, pattern=r"^payloads/[a-z2-7]{32}$", description="Where a payload too large to carry is kept (S3)."
+    )
     run: int = Field(default=0, ge=0, description="Which redelivery of this delivery; older runs are superseded.")
     attempt: int = Field(default=1, ge=1, le=1000, description="The number of the attempt this message is for.")
     dueAt: str | None = Field(default=None, description="When that attempt is due (ISO 8601); none: now.")
     infraRetries: int = Field(default=0, ge=0, description="Times it came back for our own failures (attempt unused).")
+
+    @model_validator(mode="after")
+    def _has_payload(self) -> "DeliveryMessage":
+        if self.payload is None and self.payloadKey is None:
+            raise ValueError("a delivery message carries its payload, or the key of one kept in S3")
+        return self
 
 
 DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]

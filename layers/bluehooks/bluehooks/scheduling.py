@@ -11,8 +11,8 @@ Delayed messages have no ceiling. The attempt number and the due time travel in 
 import math
 from datetime import timedelta
 
-from bluehooks.jsonlimits import dumps_ascii
 from bluehooks.models import DeliveryMessage
+from bluehooks.producer import Producer, outgoing
 from bluehooks.timestamps import iso, now, parse
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
@@ -35,7 +35,7 @@ class RetryScheduler:
         left = (parse(message.dueAt) - now()).total_seconds() if message.dueAt else 0
         queue = self.delivery_queue_url if left <= MAX_DELAY_SECONDS else self.retry_queue_url
         delay = min(MAX_DELAY_SECONDS, max(0, math.ceil(left)))
-        self.sqs.send_message(QueueUrl=queue, MessageBody=_body(message), DelaySeconds=delay)
+        Producer(self.sqs, queue).send([outgoing(message, delay)])
 
     def postpone(self, message: DeliveryMessage, seconds: float) -> None:
         """Try the same attempt again later (a circuit held open): no attempt is used."""
@@ -48,7 +48,3 @@ class RetryScheduler:
             MessageBody=body,
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
         )
-
-
-def _body(message: DeliveryMessage) -> str:
-    return dumps_ascii(message.model_dump(mode="json"))
