@@ -18,6 +18,7 @@ from bluehooks.models import (
     Moment,
     RecoverRequest,
     Recovery,
+    TestRequest,
 )
 from bluehooks.timestamps import iso
 
@@ -81,10 +82,17 @@ def delivery_router(service: DeliveryService, caller: Callable[[], Caller]) -> R
     @router.post(
         f"{ONE}/test",
         operation_id="sendTest",
-        summary="Queue a WEBHOOK_TEST delivery to this webhook (signed, retried and logged as any other)",
-        responses=answers(*WRITE, *LIMITED, success=(HTTPStatus.ACCEPTED, DeliverySummary)),
+        summary="Queue a test delivery to this webhook: a WEBHOOK_TEST ping, or an event type's example",
+        responses=answers(
+            HTTPStatus.BAD_REQUEST,
+            *WRITE,
+            *LIMITED,
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            success=(HTTPStatus.ACCEPTED, DeliverySummary),
+        ),
     )
-    def send_test(webhook_id: str) -> tuple[DeliverySummary, int]:
-        return service.send_test(caller(), webhook_id), HTTPStatus.ACCEPTED
+    def send_test(webhook_id: str, body: Annotated[TestRequest | None, Body()] = None) -> tuple[DeliverySummary, int]:
+        event_type = body.eventType if body else None
+        return service.send_test(caller(), webhook_id, event_type), HTTPStatus.ACCEPTED
 
     return router

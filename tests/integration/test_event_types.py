@@ -49,3 +49,21 @@ def test_every_delivered_body_validates_against_its_types_schema(api, handlers, 
     for body in bodies:
         errors = [error.message for error in Draft202012Validator(schemas[body["event"]]).iter_errors(body)]
         assert errors == [], body["event"]
+
+
+def test_a_test_of_an_event_type_sends_its_example_in_the_webhooks_company(api, company, receiver, delivery_poller):
+    status, webhook = api("POST", "/webhooks", {"url": receiver.url("/example"), "events": ["COMMENT_CREATED"]})
+    assert status == 201
+    _, types = api("GET", "/event-types")
+    schema = next(kind["schema"] for kind in types if kind["name"] == "COMMENT_CREATED")
+    assert api("POST", f"/webhooks/{webhook['id']}/test", {"eventType": "COMMENT_CREATED"})[0] == 202
+    status, refused = api("POST", f"/webhooks/{webhook['id']}/test", {"eventType": "TODO_CREATED"})
+    assert status == 400 and "no longer subscribes to TODO_CREATED" in refused["message"]
+    assert api("POST", f"/webhooks/{webhook['id']}/test", {"eventType": "NOPE"})[0] == 422
+    deadline = time.monotonic() + 30
+    while not receiver.at("/example") and time.monotonic() < deadline:
+        delivery_poller.poll_once(wait_seconds=1)
+    (request,) = receiver.at("/example")
+    body = json.loads(request.body)
+    assert body["event"] == "COMMENT_CREATED" and body["company"] == {"id": company}
+    assert list(Draft202012Validator(schema).iter_errors(body)) == []

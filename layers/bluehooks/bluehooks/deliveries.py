@@ -12,8 +12,9 @@ limits (`limits`).
 import secrets
 from datetime import timedelta
 
+from bluehooks import schemas
 from bluehooks.deliverylog import DELIVERY_ID, UNSETTLED, DeliveryLog, LoggedDelivery
-from bluehooks.errors import NotFound, NotRedelivered, Unavailable
+from bluehooks.errors import NotFound, NotRedelivered, Refused, Unavailable
 from bluehooks.limits import CompanyLimits
 from bluehooks.management import WebhookService
 from bluehooks.models import (
@@ -28,7 +29,7 @@ from bluehooks.models import (
     StoredWebhook,
 )
 from bluehooks.producer import NotQueued, Producer, outgoing
-from bluehooks.scope import not_redeliverable, readable
+from bluehooks.scope import not_redeliverable, readable, unsubscribed
 from bluehooks.timestamps import iso, now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
@@ -73,24 +74,26 @@ class DeliveryService:
         webhook = self.webhooks.visible(caller, webhook_id)
         return Delivery.model_validate(self._logged(caller, webhook, delivery_id).model_dump())
 
-    def send_test(self, caller: Caller, webhook_id: str) -> DeliverySummary:
-        """Queue a WEBHOOK_TEST delivery to this webhook alone, whatever events it subscribes to."""
+    def send_test(self, caller: Caller, webhook_id: str, event_type: str | None = None) -> DeliverySummary:
+        """Queue a test delivery to this webhook alone: a WEBHOOK_TEST ping (whatever events it subscribes to),
+        or the example body of an event type it subscribes to (GET /event-types), in its company and project."""
         webhook = self.webhooks.writable(caller, webhook_id)
+        event = event_type or TEST_EVENT
+        example = schemas.example(event)
+        project = {"id": webhook.projectIds[0]} if webhook.projectIds else example["project"]
+        payload = {**example, "company": {"id": webhook.companyId}, "project": project, "user": {"id": caller.sub}}
+        if event == TEST_EVENT:
+            payload["currentValue"] = {**example["currentValue"], "requestedAt": now_iso()}
+        elif why := unsubscribed(webhook, event, payload):
+            raise Refused(f"not sent: {why}")
         self.limits.admit(webhook.companyId, "testPings", deliveries=1)
         message = DeliveryMessage(
             deliveryId=new_id("msg"),
             webhookId=webhook.id,
             companyId=webhook.companyId,
             eventId=new_id("evt"),
-            event=TEST_EVENT,
-            payload={
-                "event": TEST_EVENT,
-                "company": {"id": webhook.companyId},
-                "project": {"id": webhook.projectIds[0]} if webhook.projectIds else None,
-                "user": {"id": caller.sub},
-                "currentValue": {"message": "A test delivery, sent on request.", "requestedAt": now_iso()},
-                "previousValue": None,
-            },
+            event=event,
+            payload={part: value for part, value in payload.items() if part != "webhook"},
         )
         self.log.record(message, "pending")
         try:

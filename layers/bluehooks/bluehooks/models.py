@@ -402,3 +402,17 @@ class FilterTest(Model):
 class FilterVerdict(Model):
     matches: bool
     reason: str | None = Field(default=None, description="Why, when the answer is not a plain match or no match.")
+
+
+class TestRequest(Model):
+    """Body of POST /webhooks/{id}/test (optional): which event type's example to send; none, a WEBHOOK_TEST ping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    eventType: str | None = Field(default=None, description="An event type of GET /event-types the webhook receives.")
+
+    @model_validator(mode="after")
+    def known(self) -> "TestRequest":
+        if self.eventType is not None:
+            _known_events([self.eventType])
+        return self
