@@ -256,6 +256,7 @@ API_SEQUENCE = [
     ("api-retry-delivery.json", 202),
     ("api-recover.json", 202),
     ("api-delete-webhook.json", 204),
+    ("api-test-filter.json", 200),
 ]
 
 
