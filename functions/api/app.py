@@ -159,6 +159,12 @@ def security() -> dict[str, Any]:
 
 @app.get("/event-types", summary="The event catalog", responses=answers(success=(HTTPStatus.OK, list[EventType])))
 def event_types() -> list[EventType]:
+    return catalog()
+
+
+@cache
+def catalog() -> list[EventType]:
+    """Built on first request (the schemas do not change while the function lives), not at cold start."""
     return [
         EventType(name=name, description=text, schema=delivery_schema(name), example=example(name))
         for name, text in EVENT_TYPES.items()

@@ -18,26 +18,9 @@ from devstack.lambdas import LambdaContext
 from ops.fanout_dlq import held_event
 from tests.integration.conftest import bus_event
 from tests.integration.test_deliveries import create, delivery, drain
+from tests.integration.test_fanout import FlakySqs
 
 SINCE = "2000-01-01T00:00:00Z"
-
-
-class FlakySqs:
-    """The real SQS client, but the first entry of each of the first `failing` SendMessageBatch calls fails."""
-
-    def __init__(self, real, failing: int):
-        self.real, self.failing, self.calls = real, failing, []
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:  # boto3's argument names
-        self.calls.append([entry["Id"] for entry in Entries])
-        if len(self.calls) > self.failing:
-            return self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
-        sent = self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries[1:]) if Entries[1:] else {}
-        failure = {"Id": Entries[0]["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"}
-        return {"Successful": sent.get("Successful", []), "Failed": [failure]}
-
-    def __getattr__(self, name: str):
-        return getattr(self.real, name)
 
 
 def api_module(handlers) -> dict:
