@@ -16,8 +16,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluehooks.claimcheck import PayloadStore
-from bluehooks.config import Settings
 from bluehooks.deliverylog import DeliveryLog
+from bluehooks.roots.delivery import DeliverySettings
+from bluehooks.roots.fanout import FanoutSettings
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
 from devstack import samenv
@@ -133,14 +134,14 @@ def local(ssm) -> Names:
         environments = samenv.published(ssm, LocalStack.name)
     except ClientError as exc:
         raise NoTarget("no local stack there (its function environments are not published): `make run`") from exc
-    settings = Settings.from_env(environments["DeliveryFunction"])
+    settings = DeliverySettings.from_env(environments["DeliveryFunction"])
     return Names(
         webhooks_table=settings.webhooks_table,
         deliveries_table=settings.deliveries_table,
         delivery_queue_url=settings.delivery_queue_url,
         retry_queue_url=settings.retry_queue_url,
         delivery_dlq_url=settings.delivery_dlq_url,
-        fanout_dlq_url=settings.fanout_dlq_url,
+        fanout_dlq_url=FanoutSettings.from_env(environments["FanoutFunction"]).fanout_dlq_url,
         event_bus=settings.event_bus_name,
         payload_bucket=settings.payload_bucket,
         retention_days=settings.delivery_log_retention_days,

@@ -27,7 +27,6 @@ from webhook_routes import webhook_router
 from bluehooks import PRODUCT, __version__, jsonlimits
 from bluehooks.auth import authenticate, signing_key
 from bluehooks.catalog import EVENT_TYPES
-from bluehooks.config import settings
 from bluehooks.deliveries import DeliveryService
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.errors import DomainError, Refused, TooLarge, UnsupportedMediaType
@@ -36,6 +35,7 @@ from bluehooks.management import WebhookService
 from bluehooks.models import Caller, EventType
 from bluehooks.observability import invocation_logging
 from bluehooks.producer import Producer
+from bluehooks.roots.api import ApiSettings
 from bluehooks.schemas import delivery_schema, example
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
@@ -48,7 +48,7 @@ TITLE = f"{PRODUCT} management API"
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])
-config = settings()
+config = ApiSettings.from_env()
 sqs = boto3.client("sqs")
 dynamodb = boto3.resource("dynamodb")
 service = WebhookService(

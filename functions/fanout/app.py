@@ -21,16 +21,16 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
 
 from bluehooks.claimcheck import PayloadStore
-from bluehooks.config import settings
 from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept, too_large_for_failure_record
 from bluehooks.models import EventDetail
 from bluehooks.observability import invocation_logging
+from bluehooks.roots.fanout import FanoutSettings
 from bluehooks.store import WebhookStore
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])
 metrics = Metrics()
-config = settings()
+config = FanoutSettings.from_env()
 fanout = Fanout(
     store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
     sqs=boto3.client("sqs"),

@@ -8,14 +8,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from bluehooks.config import settings
 from bluehooks.models import DeliveryMessage
 from bluehooks.observability import invocation_logging
+from bluehooks.roots.retry import RetrySettings
 from bluehooks.scheduling import RetryScheduler
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])
-config = settings()
+config = RetrySettings.from_env()
 scheduler = RetryScheduler(
     boto3.client("sqs"), config.delivery_queue_url, config.retry_queue_url, config.delivery_dlq_url
 )

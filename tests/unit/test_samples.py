@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from pydantic import BaseModel, ValidationError
 
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
-from bluehooks.config import settings
 from bluehooks.models import DeliveryMessage, FilterTest, RecoverRequest, SecretRotation, WebhookCreate, WebhookUpdate
 from devtools import samples
 
@@ -33,21 +32,17 @@ BODIES: dict[str, type[BaseModel]] = {
 @pytest.fixture(scope="module")
 def fanout_app():
     """functions/fanout/app.py, loaded as Lambda loads it, with an environment that reaches nothing."""
-    tables = ("WEBHOOKS_TABLE", "IDEMPOTENCY_TABLE", "DELIVERIES_TABLE", "LIMITS_TABLE")
-    environment = {name: "unused" for name in (*tables, "EVENT_BUS_NAME", "SECRETS_KEY_ID", "PAYLOAD_BUCKET")}
-    environment |= {name: "http://127.0.0.1:9/q" for name in ("DELIVERY_QUEUE_URL", "RETRY_QUEUE_URL")}
-    environment |= {"DELIVERY_DLQ_URL": "http://127.0.0.1:9/d", "FANOUT_DLQ_URL": "http://127.0.0.1:9/f"}
-    environment |= {"JWT_SECRET_PARAMETER": "unused", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    environment = {name: "unused" for name in ("WEBHOOKS_TABLE", "IDEMPOTENCY_TABLE", "PAYLOAD_BUCKET")}
+    environment |= {"DELIVERY_QUEUE_URL": "http://127.0.0.1:9/q", "FANOUT_DLQ_URL": "http://127.0.0.1:9/f"}
+    environment |= {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
     environment |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
     environment |= {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environment.items():
             patch.setenv(name, value)
-        settings.cache_clear()
         spec = importlib.util.spec_from_file_location("fanout_app_for_samples", ROOT / "functions/fanout/app.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    settings.cache_clear()  # other tests' handlers read their own environment
     return module
 
 
