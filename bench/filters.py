@@ -1,6 +1,6 @@
 """`python -m bench filters`: the worst a company's filters cost one event, per KB of event, beside json.loads.
 
-The security review's filters (bluehooks.filters, matching): anything-but of 80 values on an array of tags beside
+The security review's filters (bluehooks.rules.filters, matching): anything-but of 80 values on an array of tags beside
 six $or pairs (64 alternatives), in two kinds: one whose $or never holds (`never`), one whose $or holds so that
 every tag meets the 80 values (`costly`); and the costliest steps found (`wildcard`: long strings against 100
 wildcards that scan them). Each against events of one array of tags, 16 KB to EventBridge's 1 MB.
@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bluehooks import filters
 from bluehooks.matching import MAX_EVENT_STEPS, Sifted, sift
+from bluehooks.rules import filters
+from bluehooks.rules.filters import expansion, operators
 
 SIZES_KB = [int(size) for size in os.environ.get("BENCH_FILTERS_SIZES_KB", "16,64,256,1000").split(",")]
 BEFORE_KB = int(os.environ.get("BENCH_FILTERS_BEFORE_KB", "64"))
@@ -72,13 +73,13 @@ def event(tags: list) -> dict[str, Any]:
 
 def before(pattern: dict, payload: dict) -> None:
     """The old matcher's comparisons: each alternative, each of its paths, each value, each entry of the leaf."""
-    combinations = filters._combinations(pattern, "", [{}])
+    combinations = expansion.expand(pattern, "", [{}])
     paths = {path for combination in combinations for path in combination}
     values = {path: filters.EventValues(payload).on(path, filters.Budget(10**12)) for path in paths}
     for combination in combinations:
         for path, entries in combination.items():
             for value, _ in values[path]:
-                any(filters._entry_matches(entry, value) for entry in entries)
+                any(operators.entry_matches(entry, value) for entry in entries)
 
 
 def seconds(call: Callable[[], Any]) -> float:

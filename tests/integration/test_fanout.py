@@ -9,9 +9,10 @@ import boto3
 import pytest
 
 from bluehooks import fanout as fanout_module
-from bluehooks import filters
 from bluehooks.claimcheck import PayloadStore
 from bluehooks.fanout import EnqueueFailed
+from bluehooks.rules import filters
+from bluehooks.rules.filters import operators
 from devtools.subscriptions import subscribe
 from tests.integration.conftest import bus_event, queued, sample
 
@@ -346,7 +347,7 @@ def test_costly_filters_cost_their_event_a_bounded_work_and_the_company_none_of_
 
     from bluehooks.matching import MAX_EVENT_STEPS
 
-    compared, real = Counter(), filters._EXCLUDERS["equals-ignore-case"]
+    compared, real = Counter(), operators.EXCLUDERS["equals-ignore-case"]
 
     def counted(operand, value):
         compared["made"] += 1
@@ -354,7 +355,7 @@ def test_costly_filters_cost_their_event_a_bounded_work_and_the_company_none_of_
             raise OverBudget(f"more than {MAX_EVENT_STEPS} comparisons for one event")
         return real(operand, value)
 
-    monkeypatch.setitem(filters._EXCLUDERS, "equals-ignore-case", counted)
+    monkeypatch.setitem(operators.EXCLUDERS, "equals-ignore-case", counted)
     with caplog.at_level("INFO"):
         result = fan_out(handlers, event)
 

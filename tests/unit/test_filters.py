@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
-from bluehooks import filters
-from bluehooks.filters import (
+from bluehooks.rules.filters import (
+    CHARS_PER_STEP,
     MAX_BYTES,
     MAX_COMBINATIONS,
     MAX_CONDITIONS,
@@ -23,6 +23,7 @@ from bluehooks.filters import (
     FilterTooComplex,
     InvalidFilter,
     matches,
+    search,
     validate,
 )
 
@@ -491,7 +492,7 @@ def test_pigeonhole_is_too_complex_and_says_so_quickly():
 
 def test_budget_is_spent_on_searches_only_and_then_raises(monkeypatch):
     # Two fields in one array of objects are a search, a few steps a value; one field alone needs none.
-    monkeypatch.setattr(filters, "MAX_SEARCH_STEPS", 20)
+    monkeypatch.setattr(search, "MAX_SEARCH_STEPS", 20)
     event = payload({"items": [{"name": "b", "done": True}] * 20, "tags": ["b"] * 20})
     assert matches(on_current({"items": {"name": ["b"]}, "tags": ["b"]}), event)
     with pytest.raises(FilterTooComplex, match="more than 20 steps"):
@@ -510,16 +511,16 @@ def adversarial(tags=80):
 
 
 class Comparisons:
-    """Counts each event value compared with each filter entry (filters._entry_matches)."""
+    """Counts each event value compared with each filter entry (search.entry_matches)."""
 
     def __init__(self, monkeypatch):
-        self.made, real = 0, filters._entry_matches
+        self.made, real = 0, search.entry_matches
 
         def counted(entry, value):
             self.made += 1
             return real(entry, value)
 
-        monkeypatch.setattr(filters, "_entry_matches", counted)
+        monkeypatch.setattr(search, "entry_matches", counted)
 
 
 def test_each_comparison_is_charged_before_it_is_made(monkeypatch):
@@ -539,7 +540,7 @@ def test_each_comparison_is_charged_before_it_is_made(monkeypatch):
 
 
 def test_long_strings_cost_a_step_per_chars_per_step():
-    short, long = payload({"title": "x"}), payload({"title": "x" * 100 * filters.CHARS_PER_STEP})
+    short, long = payload({"title": "x"}), payload({"title": "x" * 100 * CHARS_PER_STEP})
     pattern = on_current({"title": [{"wildcard": "*y*"}, {"suffix": "y"}]})
     costs = []
     for event in (short, long):

@@ -4,8 +4,9 @@ from collections import Counter
 
 import pytest
 
-from bluehooks import filters
 from bluehooks.matching import MAX_EVENT_STEPS, sift, wants
+from bluehooks.rules import filters
+from bluehooks.rules.filters import search
 
 PAYLOAD = {"event": "TODO_CREATED", "project": {"id": "p1"}, "currentValue": {"priority": "high"}}
 
@@ -68,13 +69,13 @@ def test_a_filter_costlier_than_its_share_is_delivered_unfiltered_and_counted():
 def test_all_of_an_events_filters_cost_at_most_the_event_budget(monkeypatch):
     # Fifty costly filters, then a cheap one: each gets a share of what is left, the last one too.
     compared = Counter()
-    real = filters._entry_matches
+    real = search.entry_matches
 
     def counted(entry, value):
         compared["made"] += 1
         return real(entry, value)
 
-    monkeypatch.setattr(filters, "_entry_matches", counted)
+    monkeypatch.setattr(search, "entry_matches", counted)
     shares, spent = [], []
     real_matches = filters.matches
 

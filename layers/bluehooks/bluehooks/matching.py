@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from bluehooks import filters
+from bluehooks.rules import filters
 
 logger = Logger(child=True)
 

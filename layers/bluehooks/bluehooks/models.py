@@ -17,8 +17,9 @@ from pydantic import (
     model_validator,
 )
 
-from bluehooks import filters, signing
+from bluehooks import signing
 from bluehooks.catalog import unknown_event_types
+from bluehooks.rules import filters
 
 Role = Literal["OWNER", "ADMIN", "PROJECT_MANAGER", "MEMBER"]
 WRITER_ROLES = frozenset({"OWNER", "ADMIN", "PROJECT_MANAGER"})

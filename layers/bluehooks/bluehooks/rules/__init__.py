@@ -1,0 +1,1 @@
+"""Pure rules: the domain's decisions as functions of values, with no I/O, no boto3 and no clock reads."""
