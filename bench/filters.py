@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bluehooks.matching import MAX_EVENT_STEPS, Sifted, sift
+from bluehooks.models import Subscription
 from bluehooks.rules import filters
 from bluehooks.rules.filters import expansion, operators
 
@@ -105,10 +106,10 @@ def row(kind: str, kb: int) -> str:
     size = len(text) / 1024
     floor = min(seconds(lambda: json.loads(text)) for _ in range(3))
     entries = [
-        {"webhookId": f"wh_{n}", "enabled": True, "projectIds": [], "filter": pattern(n)} for n in range(WEBHOOKS)
+        Subscription(webhookId=f"wh_{n}", enabled=True, projectIds=[], filter=pattern(n)) for n in range(WEBHOOKS)
     ]
     for webhook in entries:
-        filters.validate(webhook["filter"])
+        filters.validate(webhook.filter)
     old = seconds(lambda: before(pattern(0), payload)) if kb <= BEFORE_KB else None
     sifted: list[Sifted] = []
     new = seconds(lambda: sifted.append(sift(entries, "p1", payload)))

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from devstack.lambdas import root_of
+
 log = logging.getLogger("devstack")
 
 
@@ -45,7 +47,8 @@ class Chaos:
         if function == "DeliveryFunction":
             module["deliverer"].attempt = self._crashing(module["deliverer"].attempt)
         elif function == "FanoutFunction":
-            module["fanout"].sqs = _FlakySQS(module["fanout"].sqs, self)
+            queue = root_of(handler).fanout.queue
+            queue.sqs = _FlakySQS(queue.sqs, self)
         return handler
 
     def _crashing(self, attempt: Callable) -> Callable:

@@ -8,6 +8,7 @@ killed it (its timeout) none of its calls leaves the process any more.
 """
 
 import importlib.util
+import inspect
 import queue
 import sys
 import threading
@@ -52,6 +53,12 @@ def load_handler(path: Path, function: str, layer_paths: list[Path]) -> Callable
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return getattr(module, function)
+
+
+def root_of(handler: Callable) -> Any:
+    """The composition root the handler's module built (bluehooks.roots): the one seam into a loaded function,
+    for tests, benches and the chaos mode to observe its services or wrap its clients."""
+    return inspect.unwrap(handler).__globals__["root"]
 
 
 class Invocations:

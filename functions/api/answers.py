@@ -53,6 +53,15 @@ def domain_problem(exc: DomainError) -> Response:
     return problem(STATUS_OF[type(exc)], str(exc), retry_after=getattr(exc, "retry_after_seconds", None))
 
 
+def invalid_request(errors: list[dict[str, Any]]) -> Response:
+    """A 422 naming each field the resolver's validation refused (its RequestValidationError's errors)."""
+    problems = [
+        {"loc": list(error["loc"]), "type": error["type"], "msg": error.get("msg", error["type"])} for error in errors
+    ]
+    summary = "; ".join(f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}" for p in problems)
+    return problem(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid request: {summary}", errors=problems)
+
+
 def as_proxy_result(response: Response) -> dict[str, Any]:
     """A Response given before the resolver runs, in API Gateway's proxy result shape."""
     return {

@@ -9,44 +9,26 @@ drop it): kept whole (claim-checked), without Lambda's retries.
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
 
-from bluehooks.claimcheck import PayloadStore
-from bluehooks.fanout import AcceptedEvent, Fanout, Rejected, accept, too_large_for_failure_record
+from bluehooks.fanout import AcceptedEvent, Rejected, accept, too_large_for_failure_record
 from bluehooks.models import EventDetail
 from bluehooks.observability import invocation_logging
-from bluehooks.roots.fanout import FanoutSettings
-from bluehooks.store import WebhookStore
+from bluehooks.roots.fanout import FanoutSettings, build
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])
 metrics = Metrics()
-config = FanoutSettings.from_env()
-fanout = Fanout(
-    store=WebhookStore(boto3.resource("dynamodb").Table(config.webhooks_table)),
-    sqs=boto3.client("sqs"),
-    queue_url=config.delivery_queue_url,
-    dead_letter_url=config.fanout_dlq_url,
-    payloads=PayloadStore(boto3.client("s3"), config.payload_bucket),
-)
+root = build(FanoutSettings.from_env())
 # (company, event type, event id) keys the whole fan-out: a redelivered event is fanned out
 # once. If the fan-out fails half-way, the retry re-runs it with the same delivery ids, so
 # receivers deduplicate on webhook-id. Only accepted events reach this section, so a rejected
 # event is not remembered: corrected and sent again with the same id, it is fanned out.
 idempotency = IdempotencyConfig(expires_after_seconds=24 * 3600)
-# A client of the default session: left to make its own, it would start a second boto3 Session,
-# which loads botocore's endpoint and service files again (about 50 ms of every cold start). Not
-# the table resource's client, whose hooks would serialize its already typed items a second time.
-persistence = DynamoDBPersistenceLayer(table_name=config.idempotency_table, boto3_client=boto3.client("dynamodb"))
 
 
 class BlueEvent(EventBridgeModel):
@@ -62,9 +44,9 @@ def accepted(event: dict[str, Any]) -> AcceptedEvent:
     return accept(blue_event.detail.id or blue_event.id, blue_event.detail_type, blue_event.detail)
 
 
-@idempotent_function(data_keyword_argument="key", config=idempotency, persistence_store=persistence)
+@idempotent_function(data_keyword_argument="key", config=idempotency, persistence_store=root.idempotency)
 def fan_out_once(key: dict[str, str], event: AcceptedEvent) -> dict[str, Any]:
-    return fanout.fan_out(event)
+    return root.fanout.fan_out(event)
 
 
 @invocation_logging(logger)
@@ -76,7 +58,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         blue_event = accepted(event)
     except Rejected as exc:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return fanout.reject(event, str(exc))
+        return root.fanout.reject(event, str(exc))
     try:
         result = fan_out_once(key=blue_event.key, event=blue_event)
     except Exception as exc:
@@ -85,7 +67,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Lambda would drop this event's OnFailure record (over an SQS message): kept here instead, whole.
         logger.exception("fan-out failed: the event is dead-lettered at once")
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return fanout.reject(event, f"fan-out failed ({type(exc).__name__}: {exc}); replay it once fixed")
+        return root.fanout.reject(event, f"fan-out failed ({type(exc).__name__}: {exc}); replay it once fixed")
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
     # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.matching).
     metrics.add_metric(name="FiltersUndecided", unit=MetricUnit.Count, value=result.get("undecided", 0))

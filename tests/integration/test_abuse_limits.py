@@ -5,13 +5,13 @@ The limits are conftest's PARAMETERS, template parameters that reach the API's e
 The API's clock is held 30 s into a minute, so Retry-After is exact and no window turns over mid-test.
 """
 
-import inspect
 import time
 import uuid
 
 import boto3
 import pytest
 
+from devstack.lambdas import root_of
 from tests.integration.conftest import PARAMETERS, Api
 from tests.integration.test_deliveries import create, drain, ping
 
@@ -24,7 +24,7 @@ SINCE = {"since": "2000-01-01T00:00:00Z"}
 @pytest.fixture
 def minute(handlers, monkeypatch) -> list[float]:
     """The clock the API's limits read: 30 s into the current minute until a test moves it on."""
-    limits = inspect.unwrap(handlers["api"]).__globals__["deliveries"].limits
+    limits = root_of(handlers["api"]).deliveries.limits
     now = [time.time() // 60 * 60 + 30]
     monkeypatch.setattr(limits, "clock", lambda: now[0])
     return now

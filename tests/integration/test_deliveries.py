@@ -301,9 +301,9 @@ def test_a_filtered_page_reads_a_bounded_number_of_items(api, receiver, delivery
 
 
 def test_an_unexpected_error_is_a_logged_json_500(api, handlers, monkeypatch):
-    import inspect
+    from devstack.lambdas import root_of
 
-    service = inspect.unwrap(handlers["api"]).__globals__["service"]
+    service = root_of(handlers["api"]).webhooks
     monkeypatch.setattr(service, "page", lambda *_: 1 / 0)
     status, answer = api("GET", "/webhooks")
     assert status == 500 and answer == {"message": "internal error; it has been logged"}

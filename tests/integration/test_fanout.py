@@ -1,6 +1,5 @@
 """FanoutFunction with EventBridge-shaped events: the index query, matching, SQS batches, DLQ."""
 
-import inspect
 import json
 from collections import Counter
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from bluehooks.claimcheck import PayloadStore
 from bluehooks.fanout import EnqueueFailed
 from bluehooks.rules import filters
 from bluehooks.rules.filters import operators
+from devstack.lambdas import root_of
 from devtools.subscriptions import subscribe
 from tests.integration.conftest import bus_event, queued, sample
 
@@ -106,8 +106,8 @@ def test_a_corrected_event_with_the_same_id_is_fanned_out(api, handlers, queues,
 
 
 def the_fanout(handlers) -> fanout_module.Fanout:
-    """The Fanout the handler module built (under its decorators), to observe or wrap its clients."""
-    return inspect.unwrap(handlers["fanout"]).__globals__["fanout"]
+    """The Fanout the handler's root built, to observe or wrap its clients."""
+    return root_of(handlers["fanout"]).fanout
 
 
 def dead_letters(queues) -> list[dict]:
@@ -198,8 +198,8 @@ class FlakySqs:
 
 def test_a_partial_batch_failure_resends_only_the_failed_entries(api, handlers, queues, company, monkeypatch):
     wanted = {make(api)["id"] for _ in range(4)}
-    flaky = FlakySqs(the_fanout(handlers).sqs, failing=1)
-    monkeypatch.setattr(the_fanout(handlers), "sqs", flaky)
+    flaky = FlakySqs(the_fanout(handlers).queue.sqs, failing=1)
+    monkeypatch.setattr(the_fanout(handlers).queue, "sqs", flaky)
 
     assert fan_out(handlers, bus_event(company))["queued"] == 4
     assert flaky.calls == [["0", "1", "2", "3"], ["0"]]
@@ -212,16 +212,16 @@ def test_a_lasting_batch_failure_fails_the_invocation_and_its_retry_resends_the_
     for _ in range(4):
         make(api)
     event = bus_event(company)
-    real = the_fanout(handlers).sqs
+    real = the_fanout(handlers).queue.sqs
     flaky = FlakySqs(real, failing=99)
-    monkeypatch.setattr(the_fanout(handlers), "sqs", flaky)
+    monkeypatch.setattr(the_fanout(handlers).queue, "sqs", flaky)
     with pytest.raises(EnqueueFailed, match="1 of 4"):
         fan_out(handlers, event)
     assert flaky.calls == [["0", "1", "2", "3"], ["0"], ["0"]]  # the failed entry only, SEND_TRIES in all
     first_try = {m["deliveryId"] for m in queued(queues["DeliveryQueue"])}
     assert len(first_try) == 3
 
-    monkeypatch.setattr(the_fanout(handlers), "sqs", real)  # Lambda's retry: not remembered as done
+    monkeypatch.setattr(the_fanout(handlers).queue, "sqs", real)  # Lambda's retry: not remembered as done
     assert fan_out(handlers, event)["queued"] == 4
     messages = queued(queues["DeliveryQueue"])
     assert len(messages) == 7 and first_try < {m["deliveryId"] for m in messages}
@@ -297,7 +297,7 @@ def counting(function, calls: Counter, name: str):
 
 
 def test_ten_thousand_webhooks_ten_candidates_reads_ten_items(stack, handlers, queues, company, monkeypatch):
-    table = the_fanout(handlers).store.table
+    table = the_fanout(handlers).index.table
     others = ("COMMENT_CREATED", "TODO_UPDATED", "TODO_DELETED", "TODO_MOVED", "TODO_TAG_ADDED")
     for number, other in enumerate(others):
         subscribe(table, company, other, 1998, first=number * 1998)

@@ -1,7 +1,6 @@
 """PATCH, rotate-secret, test pings and project scope, through the real ApiFunction handler on moto server."""
 
 import base64
-import inspect
 import json
 import time
 
@@ -12,6 +11,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from bluehooks.store import webhook_key
+from devstack.lambdas import root_of
 from tests.hostile_urls import HOSTILE_URLS, LOOPBACK_URLS
 from tests.integration.conftest import bus_event, queued, token
 from tests.verify import verify_x_signature
@@ -317,7 +317,7 @@ def test_conflicting_concurrent_writes_are_retried_then_a_503_with_retry_after(
     from devstack.apigateway import proxy_event
     from devstack.lambdas import LambdaContext
 
-    client = inspect.unwrap(handlers["api"]).__globals__["service"].store.client
+    client = root_of(handlers["api"]).webhooks.store.client
     transact, calls = conflicting(conflicts, client.transact_write_items)
     monkeypatch.setattr(client, "transact_write_items", transact)
     headers = {"Authorization": f"Bearer {token(company)}", "Content-Type": "application/json"}

@@ -1,7 +1,6 @@
 """Large payloads end to end, and the one DeliveryQueue producer: real handlers, moto server, real receivers."""
 
 import base64
-import inspect
 import json
 import os
 import time
@@ -14,17 +13,13 @@ from bluehooks.claimcheck import PayloadStore
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.producer import MAX_BATCH_BYTES, NotQueued, Outgoing, Producer
-from devstack.lambdas import LambdaContext
+from devstack.lambdas import LambdaContext, root_of
 from ops.fanout_dlq import held_event
 from tests.integration.conftest import bus_event
 from tests.integration.test_deliveries import create, delivery, drain
 from tests.integration.test_fanout import FlakySqs
 
 SINCE = "2000-01-01T00:00:00Z"
-
-
-def api_module(handlers) -> dict:
-    return inspect.unwrap(handlers["api"]).__globals__
 
 
 def big_payload(company: str, size: int) -> dict:
@@ -72,7 +67,7 @@ def test_a_recover_that_cannot_queue_puts_the_deliveries_back_and_answers_503(
 ):
     hook = create(api, receiver.url("/back"))
     ids = dead_deliveries(stack, hook, 3, 1000)
-    producer = api_module(handlers)["deliveries"].queue
+    producer = root_of(handlers["api"]).deliveries.queue
     flaky = FlakySqs(producer.sqs, failing=99)
     monkeypatch.setattr(producer, "sqs", flaky)
 
@@ -179,8 +174,8 @@ def test_a_megabyte_event_whose_fan_out_fails_is_kept_whole_not_dropped_with_its
     api, company, stack, handlers, queues, monkeypatch
 ):
     create(api, "https://93.184.216.34/hook")
-    fanout = inspect.unwrap(handlers["fanout"]).__globals__["fanout"]
-    monkeypatch.setattr(fanout, "sqs", FlakySqs(fanout.sqs, failing=99))  # DeliveryQueue refuses it, every try
+    queue = root_of(handlers["fanout"]).fanout.queue
+    monkeypatch.setattr(queue, "sqs", FlakySqs(queue.sqs, failing=99))  # DeliveryQueue refuses it, every try
     event = megabyte_event(company, 1_020_000)  # its OnFailure record would not fit an SQS message
 
     assert "fan-out failed (EnqueueFailed" in fan_out(handlers, event)["rejected"]

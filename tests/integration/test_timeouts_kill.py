@@ -1,6 +1,5 @@
 """Lambda kills an invocation at its timeout: locally, its work stops having effects from that moment."""
 
-import inspect
 import os
 import threading
 import time
@@ -9,7 +8,7 @@ import pytest
 import requests
 
 from devstack.emulator import calls, difference
-from devstack.lambdas import FunctionPool, FunctionTimedOut
+from devstack.lambdas import FunctionPool, FunctionTimedOut, root_of
 from devstack.sandbox import Sandbox, SandboxFrozen, inside, install
 from devtools.receiver import Receiver
 from tests.integration.conftest import bus_event
@@ -47,8 +46,8 @@ def test_a_fanout_that_exceeds_its_timeout_makes_no_aws_call_after_it(stack, api
     stalled = threading.Event()
 
     def slow_subscriptions(name, handler):
-        module = inspect.unwrap(handler).__globals__
-        module["fanout"].store = Stalling(module["fanout"].store, stalled)
+        fanout = root_of(handler).fanout
+        fanout.index = Stalling(fanout.index, stalled)
         return handler
 
     path, name = stack.handler_path("FanoutFunction")

@@ -16,7 +16,7 @@ from bluehooks.fanout import (
     message_body,
     plan,
 )
-from bluehooks.models import EventDetail, Metadata, Webhook
+from bluehooks.models import EventDetail, Metadata, Subscription, Webhook
 from bluehooks.payload import delivery_body, event_payload
 from bluehooks.producer import MAX_BATCH_BYTES, Outgoing, batches
 
@@ -32,7 +32,10 @@ def detail(project=None, **extra):
 
 
 def entry(webhook_id, project_ids=(), enabled=True, **extra):
-    return {"webhookId": webhook_id, "enabled": enabled, "projectIds": list(project_ids), **extra}
+    """An index entry as the store reads it (attributes it does not know, such as a secret, are left out)."""
+    return Subscription.model_validate(
+        {"webhookId": webhook_id, "enabled": enabled, "projectIds": list(project_ids), **extra}
+    )
 
 
 def accepted(event_detail=None, event=EVENT, event_id="evt-1"):

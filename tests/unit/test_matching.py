@@ -5,6 +5,7 @@ from collections import Counter
 import pytest
 
 from bluehooks.matching import MAX_EVENT_STEPS, sift, wants
+from bluehooks.models import Subscription
 from bluehooks.rules import filters
 from bluehooks.rules.filters import search
 
@@ -12,7 +13,7 @@ PAYLOAD = {"event": "TODO_CREATED", "project": {"id": "p1"}, "currentValue": {"p
 
 
 def entry(**fields):
-    return {"webhookId": "wh_x", "enabled": True, "projectIds": [], "filter": None, **fields}
+    return Subscription(**{"webhookId": "wh_x", "enabled": True, "projectIds": [], "filter": None, **fields})
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ BIG = PAYLOAD | {"currentValue": {"tags": TAGS * 40}} | {f"k{i}": {"a": f"x{i}"}
 
 
 def ids(entries):
-    return [entry["webhookId"] for entry in entries]
+    return [entry.webhookId for entry in entries]
 
 
 def test_a_filter_costlier_than_its_share_is_delivered_unfiltered_and_counted():

@@ -17,12 +17,19 @@ from aws_lambda_powertools import Logger
 
 from bluehooks import jsonlimits
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
-from bluehooks.claimcheck import INLINE_BYTES, PayloadStore, payload_key
+from bluehooks.claimcheck import INLINE_BYTES, payload_key
 from bluehooks.matching import sift
-from bluehooks.models import DeliveryMessage, EventDetail
+from bluehooks.models import DeliveryMessage, EventDetail, Subscription
 from bluehooks.payload import event_payload
-from bluehooks.producer import MAX_MESSAGE_BYTES, NotQueued, Outgoing, Producer
-from bluehooks.store import WebhookStore
+from bluehooks.ports import (
+    MAX_MESSAGE_BYTES,
+    DeadLetters,
+    DeliveryQueue,
+    NotQueued,
+    Outgoing,
+    PayloadStore,
+    SubscriptionIndex,
+)
 
 logger = Logger(child=True)
 
@@ -94,16 +101,16 @@ def delivery_id(event: AcceptedEvent, webhook_id: str) -> str:
     return "msg_" + base64.b32encode(digest[:15]).decode().lower()
 
 
-def plan(event: AcceptedEvent, entries: list[dict[str, Any]]) -> list[DeliveryMessage]:
+def plan(event: AcceptedEvent, entries: list[Subscription]) -> list[DeliveryMessage]:
     """One delivery per index entry that wants the event."""
     return deliveries(event, sift(entries, event.project, event.payload).wanted)
 
 
-def deliveries(event: AcceptedEvent, wanted: list[dict[str, Any]]) -> list[DeliveryMessage]:
+def deliveries(event: AcceptedEvent, wanted: list[Subscription]) -> list[DeliveryMessage]:
     return [
         DeliveryMessage(
-            deliveryId=delivery_id(event, entry["webhookId"]),
-            webhookId=entry["webhookId"],
+            deliveryId=delivery_id(event, entry.webhookId),
+            webhookId=entry.webhookId,
             companyId=event.company,
             eventId=event.id,
             event=event.type,
@@ -140,15 +147,16 @@ def attribute_text(reason: str) -> str:
 
 
 class Fanout:
-    def __init__(self, store: WebhookStore, sqs, queue_url: str, dead_letter_url: str, payloads: PayloadStore):
-        self.store = store
-        self.sqs = sqs
-        self.queue_url = queue_url
-        self.dead_letter_url = dead_letter_url
+    def __init__(
+        self, index: SubscriptionIndex, queue: DeliveryQueue, dead_letters: DeadLetters, payloads: PayloadStore
+    ):
+        self.index = index
+        self.queue = queue
+        self.dead_letters = dead_letters
         self.payloads = payloads
 
     def fan_out(self, event: AcceptedEvent) -> dict[str, Any]:
-        entries = self.store.subscriptions(event.company, event.type)
+        entries = self.index.subscriptions(event.company, event.type)
         sifted = sift(entries, event.project, event.payload)
         messages = deliveries(event, sifted.wanted)
         if messages and event.payload_key:  # kept before any message refers to it
@@ -166,7 +174,7 @@ class Fanout:
     def enqueue(self, messages: list[Outgoing]) -> None:
         """Send every message; EnqueueFailed after all were tried if any was not queued."""
         try:
-            Producer(self.sqs, self.queue_url).send(messages)
+            self.queue.send(messages)
         except NotQueued as exc:
             raise EnqueueFailed(str(exc)) from exc
 
@@ -181,9 +189,5 @@ class Fanout:
             body = jsonlimits.dumps_ascii({"claimCheck": key})
         reason = attribute_text(reason)
         logger.error("event dead-lettered", extra={"reason": reason})
-        self.sqs.send_message(
-            QueueUrl=self.dead_letter_url,
-            MessageBody=body,
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason}},
-        )
+        self.dead_letters.keep(body, reason)
         return {"rejected": reason}

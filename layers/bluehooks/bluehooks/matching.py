@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from bluehooks.models import Subscription
 from bluehooks.rules import filters
 
 logger = Logger(child=True)
@@ -28,19 +29,19 @@ MAX_EVENT_STEPS = 1_000_000
 class Sifted:
     """The entries that want an event, those of them delivered unfiltered, and the filter steps it cost."""
 
-    wanted: list[dict[str, Any]] = field(default_factory=list)
+    wanted: list[Subscription] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
     steps: int = 0
 
 
-def sift(entries: list[dict[str, Any]], project_key: str | None, payload: dict[str, Any]) -> Sifted:
+def sift(entries: list[Subscription], project_key: str | None, payload: dict[str, Any]) -> Sifted:
     """The entries that want the event, in their order, each filter within its share of MAX_EVENT_STEPS."""
     subscribed = [entry for entry in entries if _subscribed(entry, project_key)]
-    pending = sum(1 for entry in subscribed if entry.get("filter"))
+    pending = sum(1 for entry in subscribed if entry.filter)
     event = filters.EventValues(payload)  # a path read for one filter is not read again for the next
     sifted = Sifted()
     for entry in subscribed:
-        pattern = entry.get("filter")
+        pattern = entry.filter
         if not pattern:
             sifted.wanted.append(entry)
             continue
@@ -53,24 +54,24 @@ def sift(entries: list[dict[str, Any]], project_key: str | None, payload: dict[s
     return sifted
 
 
-def wants(entry: dict[str, Any], project_key: str | None, payload: dict[str, Any]) -> bool:
+def wants(entry: Subscription, project_key: str | None, payload: dict[str, Any]) -> bool:
     """An enabled webhook for all projects or the event's project, whose filter (if any) the payload satisfies."""
     return bool(sift([entry], project_key, payload).wanted)
 
 
-def _subscribed(entry: dict[str, Any], project_key: str | None) -> bool:
-    return entry["enabled"] and (not entry["projectIds"] or project_key in entry["projectIds"])
+def _subscribed(entry: Subscription, project_key: str | None) -> bool:
+    return entry.enabled and (not entry.projectIds or project_key in entry.projectIds)
 
 
 def _filter_wants(
-    entry: dict, pattern: dict, event: filters.EventValues, budget: filters.Budget, sifted: Sifted
+    entry: Subscription, pattern: dict, event: filters.EventValues, budget: filters.Budget, sifted: Sifted
 ) -> bool:
     try:
         return filters.matches(pattern, event, budget)
     except filters.FilterTooComplex:
         # Deciding would cost more than this webhook's share: the event goes to it rather than nowhere.
         # (The fan-out logs them once per event: one line per webhook would multiply a big event's logs.)
-        sifted.undecided.append(entry["webhookId"])
+        sifted.undecided.append(entry.webhookId)
         return True
 
 
@@ -79,5 +80,5 @@ UNDECIDED = "not decided within a filter's share of the event's budget: the fan-
 
 def test(pattern: dict[str, Any], payload: dict[str, Any]) -> tuple[bool, str | None]:
     """What the fan-out decides for one webhook with this filter (POST /filters/test), and why when it is not plain."""
-    sifted = sift([{"webhookId": "filter-test", "enabled": True, "projectIds": [], "filter": pattern}], None, payload)
+    sifted = sift([Subscription(webhookId="filter-test", enabled=True, projectIds=[], filter=pattern)], None, payload)
     return bool(sifted.wanted), UNDECIDED if sifted.undecided else None

@@ -235,6 +235,15 @@ class WebhookPage(Model):
     nextCursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
 
 
+class Subscription(Model):
+    """A subscription index entry: what the fan-out decides on without reading the webhook itself."""
+
+    webhookId: str
+    enabled: bool
+    projectIds: list[str]
+    filter: dict[str, Any] | None = None
+
+
 class EventType(Model):
     """An event type of the catalog, with the JSON Schema (2020-12) of the body a receiver gets, and an example."""
 

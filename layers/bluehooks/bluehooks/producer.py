@@ -12,37 +12,20 @@ comes back.
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluehooks.jsonlimits import dumps_ascii
 from bluehooks.models import DeliveryMessage
+from bluehooks.ports import MAX_MESSAGE_BYTES, NotQueued, Outgoing
 
 logger = Logger(child=True)
 
 MAX_BATCH_ENTRIES = 10
-# SQS: one message, and the sum of a SendMessageBatch's messages, at most 1 MiB (1,048,576 bytes), ten entries:
-# https://aws.amazon.com/blogs/compute/more-room-to-build-serverless-services-now-support-payloads-up-to-1-mb
-MAX_BATCH_BYTES = 1024 * 1024
-MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
+MAX_BATCH_BYTES = MAX_MESSAGE_BYTES  # SQS: the sum of a batch's messages too (bluehooks.ports)
 SEND_TRIES = 3
-MAX_WHY_CHARS = 1000
 SEND_BACKOFF_SECONDS = 0.05  # doubled on each try: throttled entries get a moment to clear
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to queue: `key` names it to the caller (a delivery id), `delay` in seconds (≤ 900)."""
-
-    key: str
-    body: str
-    delay: int = 0
-
-    @property
-    def size(self) -> int:
-        return len(self.body.encode())
 
 
 def outgoing(message: DeliveryMessage, delay: int = 0) -> Outgoing:
@@ -63,16 +46,9 @@ def batches(messages: list[Outgoing]) -> list[list[Outgoing]]:
     return groups
 
 
-class NotQueued(Exception):
-    """Some messages could not be queued, after every try; `unsent` are those, the message says why."""
-
-    def __init__(self, unsent: list[Outgoing], total: int, why: set[str]):
-        reasons = "; ".join(sorted(why))[:MAX_WHY_CHARS]
-        super().__init__(f"{len(unsent)} of {total} delivery messages could not be queued ({reasons})")
-        self.unsent = unsent
-
-
 class Producer:
+    """The DeliveryQueue port over SQS: one queue's SendMessageBatch."""
+
     def __init__(self, sqs, queue_url: str, sleep: Callable[[float], None] = time.sleep):
         self.sqs = sqs
         self.queue_url = queue_url

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.errors import Busy, LimitReached, Refused
 from bluehooks.health import HealthChange
-from bluehooks.models import StoredWebhook
+from bluehooks.models import StoredWebhook, Subscription
 
 ALL_EVENTS = "*"
 FANNED_OUT_EVENTS = frozenset(EVENT_TYPES) - PLATFORM_ONLY_EVENTS
@@ -73,6 +73,12 @@ def from_item(item: dict[str, Any]) -> StoredWebhook:
     fields = {name: value.value if isinstance(value, Binary) else value for name, value in item.items()}
     fields["filter"] = json.loads(item["filter"]) if item.get("filter") else None
     return StoredWebhook.model_validate(fields)
+
+
+def from_entry(entry: dict[str, Any]) -> Subscription:
+    return Subscription.model_validate(
+        {**entry, "filter": json.loads(entry["filter"]) if entry.get("filter") else None}
+    )
 
 
 def index_entries(webhook: StoredWebhook) -> list[dict[str, Any]]:
@@ -249,7 +255,7 @@ class WebhookStore:
                 return None
             raise
 
-    def subscriptions(self, company_id: str, event: str) -> list[dict[str, Any]]:
+    def subscriptions(self, company_id: str, event: str) -> list[Subscription]:
         """Index entries of webhooks subscribed to this event or to all events, filters parsed."""
         entries: list[dict[str, Any]] = []
         for partition in (subscription_key(company_id, event), subscription_key(company_id, ALL_EVENTS)):
@@ -260,9 +266,7 @@ class WebhookStore:
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        for entry in entries:
-            entry["filter"] = json.loads(entry["filter"]) if entry.get("filter") else None
-        return entries
+        return [from_entry(entry) for entry in entries]
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         """Write all or nothing; False when a condition failed. Conflicts with concurrent

@@ -1,10 +1,23 @@
 """ApiFunction's composition root: the management API's settings and services."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
+import boto3
 from pydantic import Field
 
+from bluehooks.auth import authenticate, signing_key
+from bluehooks.deliveries import DeliveryService
+from bluehooks.deliverylog import DeliveryLog
+from bluehooks.limits import CompanyLimits, Limits
+from bluehooks.management import WebhookService
+from bluehooks.models import Caller
+from bluehooks.producer import Producer
+from bluehooks.roots.aws import Aws
 from bluehooks.roots.settings import DeliveryLogTable, DeliveryQueue, Optional, SecretsKey, TargetRules, WebhookTable
+from bluehooks.store import WebhookStore
+from bluehooks.targets import TargetPolicy
+from bluehooks.vault import SecretVault
 
 # template.yaml's ConsoleFrameAncestors: origins only, so nothing else can reach the CSP header.
 FRAME_ANCESTORS = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?( https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$"
@@ -26,3 +39,42 @@ class ApiSettings(WebhookTable, DeliveryLogTable, TargetRules, SecretsKey, Deliv
     retries_per_minute: int = Field(default=60, ge=1, alias="RETRIES_PER_MINUTE")
     recovers_per_minute: int = Field(default=10, ge=1, alias="RECOVERS_PER_MINUTE")
     manual_deliveries_per_minute: int = Field(default=1000, ge=1, alias="MANUAL_DELIVERIES_PER_MINUTE")
+
+
+@dataclass
+class ApiRoot:
+    settings: ApiSettings
+    webhooks: WebhookService
+    deliveries: DeliveryService
+
+    def caller(self, authorization: str | None) -> Caller:
+        """The caller of the request's bearer token; Unauthenticated, its message safe to return, otherwise."""
+        settings = self.settings
+        key = signing_key(settings.jwt_secret_parameter)
+        return authenticate(
+            authorization, key, settings.jwt_issuer, settings.jwt_audience, settings.max_token_lifetime_seconds
+        )
+
+
+def build(settings: ApiSettings, aws: Aws = boto3) -> ApiRoot:
+    dynamodb = aws.resource("dynamodb")
+    webhooks = WebhookService(
+        store=WebhookStore(dynamodb.Table(settings.webhooks_table)),
+        vault=SecretVault(aws.client("kms"), settings.secrets_key_id),
+        policy=TargetPolicy(allow_http=settings.allow_http, allow_loopback=settings.allow_private_targets),
+        max_per_company=settings.max_webhooks_per_company,
+        rotation_overlap_seconds=settings.secret_rotation_overlap_seconds,
+    )
+    limits = Limits(
+        testPings=settings.test_pings_per_minute,
+        retries=settings.retries_per_minute,
+        recovers=settings.recovers_per_minute,
+        manualDeliveries=settings.manual_deliveries_per_minute,
+    )
+    deliveries = DeliveryService(
+        webhooks=webhooks,
+        log=DeliveryLog(dynamodb.Table(settings.deliveries_table), settings.delivery_log_retention_days),
+        queue=Producer(aws.client("sqs"), settings.delivery_queue_url),
+        limits=CompanyLimits(dynamodb.Table(settings.limits_table), limits),
+    )
+    return ApiRoot(settings, webhooks, deliveries)

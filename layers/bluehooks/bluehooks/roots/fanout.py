@@ -1,10 +1,40 @@
 """FanoutFunction's composition root: the fan-out's settings and services."""
 
+from dataclasses import dataclass
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import Field
 
+from bluehooks.adapters.sqs import SqsDeadLetters
+from bluehooks.claimcheck import PayloadStore
+from bluehooks.fanout import Fanout
+from bluehooks.producer import Producer
+from bluehooks.roots.aws import Aws
 from bluehooks.roots.settings import DeliveryQueue, PayloadBucket, WebhookTable
+from bluehooks.store import WebhookStore
 
 
 class FanoutSettings(WebhookTable, DeliveryQueue, PayloadBucket):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     fanout_dlq_url: str = Field(alias="FANOUT_DLQ_URL")
+
+
+@dataclass
+class FanoutRoot:
+    settings: FanoutSettings
+    fanout: Fanout
+    idempotency: DynamoDBPersistenceLayer  # what makes a redelivered event's fan-out happen once
+
+
+def build(settings: FanoutSettings, aws: Aws = boto3) -> FanoutRoot:
+    sqs = aws.client("sqs")
+    fanout = Fanout(
+        index=WebhookStore(aws.resource("dynamodb").Table(settings.webhooks_table)),
+        queue=Producer(sqs, settings.delivery_queue_url),
+        dead_letters=SqsDeadLetters(sqs, settings.fanout_dlq_url),
+        payloads=PayloadStore(aws.client("s3"), settings.payload_bucket),
+    )
+    # A plain client, not the table resource's: its hooks would serialize the already typed items a second time.
+    idempotency = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=aws.client("dynamodb"))
+    return FanoutRoot(settings, fanout, idempotency)

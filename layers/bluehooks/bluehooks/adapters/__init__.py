@@ -1,0 +1,1 @@
+"""The only code that knows boto3 and the AWS item shapes: each adapter provides a port (bluehooks.ports)."""

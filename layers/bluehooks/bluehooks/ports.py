@@ -1,0 +1,74 @@
+"""What the services need from the world, as typing.Protocols: the adapters (bluehooks.adapters, and the
+stores not yet moved there) provide them over AWS, the tests over whatever they like.
+
+A port speaks in models and plain values, never in item shapes, clients or boto3 exceptions.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bluehooks.models import Subscription
+
+MAX_WHY_CHARS = 1000
+# SQS: a message, and the sum of a SendMessageBatch's messages, at most 1 MiB (1,048,576 bytes):
+# https://aws.amazon.com/blogs/compute/more-room-to-build-serverless-services-now-support-payloads-up-to-1-mb
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: `key` names it to the caller (a delivery id), `delay` in seconds (≤ 900)."""
+
+    key: str
+    body: str
+    delay: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode())
+
+
+class NotQueued(Exception):
+    """Some messages could not be queued, after every try; `unsent` are those, the message says why."""
+
+    def __init__(self, unsent: list[Outgoing], total: int, why: set[str]):
+        reasons = "; ".join(sorted(why))[:MAX_WHY_CHARS]
+        super().__init__(f"{len(unsent)} of {total} delivery messages could not be queued ({reasons})")
+        self.unsent = unsent
+
+
+class DeliveryQueue(Protocol):
+    """DeliveryQueue (or RetryQueue, on a retry's way to its due time), batched within SQS's limits."""
+
+    def send(self, messages: list[Outgoing]) -> None:
+        """Queue every message; NotQueued, after all were tried, names those that could not be."""
+
+
+class DeadLetters(Protocol):
+    """A dead-letter queue: what will not be delivered or fanned out, kept whole with the reason."""
+
+    def keep(self, body: str, reason: str) -> None: ...
+
+
+class PayloadStore(Protocol):
+    """Payloads too large to travel whole (bluehooks.claimcheck), by key."""
+
+    def put(self, key: str, payload_json: str) -> None: ...
+
+    def get(self, key: str) -> dict[str, Any]:
+        """The payload; claimcheck.PayloadGone once it expired."""
+
+
+class SubscriptionIndex(Protocol):
+    """The webhooks subscribed to a company's event type, for the fan-out."""
+
+    def subscriptions(self, company_id: str, event: str) -> list[Subscription]:
+        """The entries of this event and of all events ("*"), filters parsed."""
+
+
+class Vault(Protocol):
+    """Seals a webhook's secrets for storage and opens them for signing, bound to their webhook."""
+
+    def seal(self, secret: str, company_id: str, webhook_id: str) -> bytes: ...
+
+    def open(self, sealed: bytes, company_id: str, webhook_id: str) -> str: ...
