@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -10,15 +9,11 @@ from pydantic import ValidationError
 
 from bluehooks.models import DeliveryMessage
 from bluehooks.observability import invocation_logging
-from bluehooks.roots.retry import RetrySettings
-from bluehooks.scheduling import RetryScheduler
+from bluehooks.roots.retry import RetrySettings, build
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])
-config = RetrySettings.from_env()
-scheduler = RetryScheduler(
-    boto3.client("sqs"), config.delivery_queue_url, config.retry_queue_url, config.delivery_dlq_url
-)
+root = build(RetrySettings.from_env())
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -28,9 +23,9 @@ def hop(record: SQSRecord) -> None:
     except ValidationError as exc:
         problems = exc.errors(include_url=False, include_input=False)
         logger.error("poison message: dead-lettered", extra={"messageId": record.message_id, "errors": problems})
-        scheduler.dead_letter(record.body, f"poison message: {problems}")
+        root.scheduler.dead_letter(record.body, f"poison message: {problems}")
         return
-    scheduler.wait(message)
+    root.scheduler.wait(message)
 
 
 @invocation_logging(logger)
