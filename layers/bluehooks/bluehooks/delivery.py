@@ -60,12 +60,14 @@ class Deliverer:
         self.payloads = payloads
 
     def attempt(self, message: DeliveryMessage) -> Outcome:
+        """Learn what `decide` asks for until it decides, then carry that out (all but the queueing)."""
         known = Known(now(), message, rand=random.random())  # noqa: S311 - jitter, not crypto
         while isinstance(step := decide(known, self.policy), Need):
             known = replace(self._learn(known, step.fact), now=now())
         return self._carry_out(known, step)
 
     def _learn(self, known: Known, fact: Fact) -> Known:
+        """One fact, read (or, for the result, the POST made): the attempt's I/O before its outcome."""
         message = known.message
         if fact == "logged":
             return replace(known, logged=self.log.get(message.companyId, message.webhookId, message.deliveryId))
