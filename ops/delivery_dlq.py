@@ -6,12 +6,14 @@ What DeliveryDLQ holds (bluehooks.scheduling.dead_letter, and the queues' redriv
   receives (no `reason`): its attempt unused;
 - a poison body, not a delivery message (`reason`: "poison message: ...").
 
-Each message is weighed against the delivery log, as the API's retry and recover are:
-- a newer run exists and was attempted (the delivery was retried or recovered since), or it was
-  delivered: done, the message is deleted and nothing is sent;
-- its delivery is pending, queued lately and not yet attempted (a retry or recover, or a redrive
-  whose queueing failed): kept; a later run finds it attempted (done), or pending for longer than
-  the API's recover allows (STALE_PENDING: its queueing failed) and redrives it;
+Each message is weighed against the delivery log (bluehooks.rules.redrive: `settled` as the
+delivery function judges it, `queued` as the API's retry and recover do):
+- its delivery is pending in this run or a newer one, queued lately and not yet attempted (a
+  retry or recover, or a redrive whose queueing failed): kept; a later run finds it attempted
+  (done), or pending for longer than the API's recover allows (STALE_PENDING: its queueing
+  failed) and redrives it;
+- a newer run exists (the delivery was retried or recovered since), or it was delivered: done,
+  the message is deleted and nothing is sent;
 - its webhook was deleted: nothing can deliver it; the message is deleted;
 - its webhook is disabled: kept (delivering would only record it `dropped`); re-enable it and
   run again;
@@ -28,13 +30,13 @@ from typing import Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from bluehooks.deliveries import STALE_PENDING
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.models import DeliveryMessage
 from bluehooks.producer import NotQueued
+from bluehooks.rules.redrive import weigh
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
-from bluehooks.timestamps import iso, now
+from bluehooks.timestamps import now
 from ops.queues import Message, attribute, drain
 from ops.target import Target
 
@@ -74,18 +76,9 @@ class Redrive:
         if self.webhook_id and message.webhookId != self.webhook_id:
             return Verdict("skip", "another webhook's", message)
         logged = self.log.get(message.companyId, message.webhookId, message.deliveryId)
-        if settled := _settled(logged, message):
-            return Verdict("done", settled, message)
-        if logged and logged.run >= message.run and logged.state == "pending" and not _stuck(logged):
-            # Deleting it now would lose the delivery if that run was never queued; redriving it could send it twice.
-            return Verdict("keep", f"run {logged.run} is queued, not yet attempted: run again later", message)
         webhook = self.store.get(message.companyId, message.webhookId)
-        if webhook is None:
-            return Verdict("drop", "its webhook was deleted", message)
-        if not webhook.enabled:
-            why = webhook.disabledReason or "by its owner"
-            return Verdict("keep", f"its webhook is disabled ({why}): re-enable it, then run again", message)
-        return Verdict("redrive", f"was {logged.state if logged else 'never logged'}: {reason}", message, logged)
+        action, why = weigh(message, logged, webhook, reason, now())
+        return Verdict(action, why, message, logged if action == "redrive" else None)
 
     def carry_out(self, verdict: Verdict) -> bool:
         """Act on a verdict; True when the DLQ message may be deleted (its redelivery is queued)."""
@@ -113,22 +106,6 @@ class Redrive:
 
 class Changed(Exception):
     """The delivery moved on between reading and starting a new run: nothing was queued."""
-
-
-def _settled(logged: LoggedDelivery | None, message: DeliveryMessage) -> str | None:
-    """Why there is nothing left to do for this message, if so."""
-    if logged is None:
-        return None
-    if logged.run > message.run and logged.state != "pending":
-        return f"run {logged.run} superseded it (retried or recovered since): not sent again"
-    if logged.run == message.run and logged.state == "succeeded":
-        return "already delivered"
-    return None
-
-
-def _stuck(logged: LoggedDelivery) -> bool:
-    """A new run left pending this long was never queued (as recover judges it): take it again."""
-    return logged.state == "pending" and logged.updatedAt < iso(now() - STALE_PENDING)
 
 
 def handle(redrive: Redrive, raw: Message, tally: Tally, dry_run: bool) -> bool:

@@ -1,10 +1,11 @@
 """DeliveryFunction: DeliveryQueue batches → one signed POST per message, every record at once.
 
-An attempt's message is always deleted; what follows is a new message: the next attempt,
-delayed (`RetryScheduler`), or the message itself in DeliveryDLQ with its reason. A record
-that fails for our own reasons (a throttle, a crash, too little time left) is reported as a
-batch item failure and comes back after a short backoff with the same attempt number; the
-queue's maxReceiveCount bounds how often that may happen.
+What a record means is decided by `bluehooks.rules.outcome.decide`; this handler carries it
+out. An attempt's message is always deleted; what follows is a new message (`Outcome.next`:
+the next attempt, or the same one later, delayed by `RetryScheduler`), or the message itself
+in DeliveryDLQ with its reason. A record that fails for our own reasons (a throttle, a crash,
+too little time left) comes back the same way, its attempt unused, until INFRA_RETRIES; only
+when even that cannot be queued is it a batch item failure, backed off in flight.
 """
 
 import asyncio
@@ -30,9 +31,11 @@ from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryMessage
 from bluehooks.observability import invocation_logging
 from bluehooks.outbound import pinned_session
+from bluehooks.rules.outcome import Known, Outcome, decide
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
+from bluehooks.timestamps import now
 from bluehooks.vault import SecretVault
 
 logger = Logger()
@@ -67,7 +70,7 @@ processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_
 records_pool = ThreadPoolExecutor(max_workers=config.batch_size, thread_name_prefix="record")
 # Time a record needs beyond the POST's own deadline: reads, the log write, the next message.
 OVERHEAD_SECONDS = 5
-INFRA_RETRIES = 10  # times a record may fail for our own reasons before it is dead-lettered
+METRICS = {"poison": "PoisonMessages", "requeued": "RecordsNotAttempted", "dead": "RecordsNotAttempted"}
 
 
 class NotAttempted(Exception):
@@ -87,21 +90,27 @@ def deliver(record: SQSRecord, remaining_ms: int) -> str:
     """Carry one record through; returns the name of the metric that counts what happened."""
     if remaining_ms < (config.delivery_timeout_seconds + OVERHEAD_SECONDS) * 1000:
         raise NotAttempted("too little time left in this invocation")
+    known = _read(record)
+    return carry_out(record, deliverer.attempt(known.message) if known.message else decide(known, deliverer.policy))
+
+
+def _read(record: SQSRecord, **facts: Any) -> Known:
+    """What is known from the record alone: its message, or why it is none (poison)."""
     try:
-        message = DeliveryMessage.model_validate_json(record.body)
+        return Known(now(), DeliveryMessage.model_validate_json(record.body), **facts)
     except ValidationError as exc:
         problems = exc.errors(include_url=False, include_input=False)  # the body itself stays out of the logs
         logger.error("poison message: dead-lettered", extra={"messageId": record.message_id, "errors": problems})
-        scheduler.dead_letter(record.body, f"poison message: {problems}")
-        return "PoisonMessages"
-    outcome = deliverer.attempt(message)
-    if outcome.kind == "retry":
-        scheduler.next_attempt(message, outcome.delay or 0)
-    elif outcome.kind == "deferred":
-        scheduler.postpone(message, outcome.delay or 0)
-    elif outcome.kind == "exhausted":
-        scheduler.dead_letter(record.body, outcome.reason or "no attempt left")
-    return f"Deliveries{outcome.kind.capitalize()}"
+        return Known(now(), poison=str(problems))
+
+
+def carry_out(record: SQSRecord, outcome: Outcome) -> str:
+    """Queue what comes next, or keep the record in DeliveryDLQ; the name of the metric that counts it."""
+    if outcome.next:
+        scheduler.wait(outcome.next)
+    if outcome.dead_letter:
+        scheduler.dead_letter(record.body, outcome.reason or outcome.kind)
+    return METRICS.get(outcome.kind, f"Deliveries{outcome.kind.capitalize()}")
 
 
 def deliver_within(record: SQSRecord, remaining_ms: int) -> str:
@@ -121,28 +130,22 @@ async def deliver_async(record: SQSRecord, lambda_context: Any) -> None:
         logger.exception(
             "record not done: it is queued again, its attempt unused", extra={"messageId": record.message_id}
         )
-        counted = "RecordsNotAttempted"
-        if not _requeue(record, exc):
+        counted = _requeue(record, exc)
+        if counted is None:
             _back_off(record)
             raise NotAttempted(str(exc)) from exc
     # Metrics are added here, on the event loop's one thread: Powertools' metric set is not thread-safe.
     metrics.add_metric(name=counted, unit=MetricUnit.Count, value=1)
 
 
-def _requeue(record: SQSRecord, exc: Exception) -> bool:
-    """Our failure, not the receiver's: the message goes back as a delayed one (never in flight),
-    its attempt unused, 5 s, 10 s, … 5 min later; after INFRA_RETRIES of those, to the DLQ with why."""
+def _requeue(record: SQSRecord, exc: Exception) -> str | None:
+    """Our failure, not the receiver's: the message goes back as a delayed one (never in flight), its attempt
+    unused, or to the DLQ once that happened too often (`decide`); None when even that could not be done."""
     try:
-        message = DeliveryMessage.model_validate_json(record.body)
-        if message.infraRetries >= INFRA_RETRIES:
-            scheduler.dead_letter(record.body, f"failed {INFRA_RETRIES + 1} times for our own reasons: {exc!r}"[:1000])
-        else:
-            retried = message.model_copy(update={"infraRetries": message.infraRetries + 1})
-            scheduler.postpone(retried, min(300, 5 * 2**message.infraRetries))
+        return carry_out(record, decide(_read(record, failure=repr(exc)), deliverer.policy))
     except Exception:
         logger.exception("could not queue it again: it stays in flight", extra={"messageId": record.message_id})
-        return False
-    return True
+        return None
 
 
 def _back_off(record: SQSRecord) -> None:

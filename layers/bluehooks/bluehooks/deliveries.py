@@ -10,7 +10,6 @@ limits (`limits`).
 """
 
 import secrets
-from datetime import timedelta
 
 from bluehooks import schemas
 from bluehooks.deliverylog import DELIVERY_ID, UNSETTLED, DeliveryLog, LoggedDelivery
@@ -29,12 +28,12 @@ from bluehooks.models import (
     StoredWebhook,
 )
 from bluehooks.producer import NotQueued, Producer, outgoing
+from bluehooks.rules.outcome import queued
 from bluehooks.scope import not_redeliverable, readable, unsubscribed
-from bluehooks.timestamps import iso, now, now_iso
+from bluehooks.timestamps import now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
 RECOVER_PER_CALL = 200  # a call queues at most this many; the answer says whether more remain
-STALE_PENDING = timedelta(minutes=10)
 
 
 def new_id(prefix: str) -> str:
@@ -111,7 +110,7 @@ class DeliveryService:
         delivery = self._logged(caller, webhook, delivery_id)
         if why := self._excluded(caller, webhook, delivery):
             raise NotRedelivered(f"delivery {delivery_id} is not sent again: {why}")
-        if delivery.state == "pending" and not _stale(delivery):
+        if queued(delivery, now()):
             raise NotRedelivered(f"delivery {delivery_id} is already queued; retry it once it has been attempted")
         self.limits.admit(webhook.companyId, "retries", deliveries=1)
         self._redeliver([delivery])
@@ -130,7 +129,7 @@ class DeliveryService:
         found, more = self.log.page(webhook.companyId, webhook.id, RECOVER_PER_CALL, states=UNSETTLED, since=since)
         wanted, not_sent = [], []
         for delivery in found:
-            if delivery.state == "pending" and not _stale(delivery):
+            if queued(delivery, now()):
                 continue
             if why := self._excluded(caller, webhook, delivery):
                 if readable(caller, delivery.payload):  # of another project: dropped, and not named
@@ -189,8 +188,3 @@ class DeliveryService:
             updatedAt=stamp,
             attemptCount=0,
         )
-
-
-def _stale(delivery: LoggedDelivery) -> bool:
-    """Pending for longer than STALE_PENDING: its queueing failed, or the call died before it."""
-    return delivery.updatedAt < iso(now() - STALE_PENDING)

@@ -1,14 +1,15 @@
-"""Delivery: one attempt of one message to one webhook, what should happen next, and its record.
+"""Delivery: one attempt of one message to one webhook, carried out as `rules.outcome.decide` says.
 
-`decide` is the one place that says what an HTTP result means (delivered, retry, dead,
-gone); everything else carries that decision out: the log, the webhook's health, the queue.
+`Deliverer.attempt` learns the facts `decide` asks for (the log, the payload, the webhook, the
+probe lease, the POST's answer) and carries out its Outcome: the log record, the webhook's
+health, the probe. Queueing what comes next is the handler's (`Outcome.next`, `dead_letter`).
 """
 
 import json
+import random
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
-from typing import Literal
 
 import requests
 from aws_lambda_powertools import Logger
@@ -16,13 +17,12 @@ from aws_lambda_powertools import Logger
 from bluehooks import USER_AGENT
 from bluehooks.claimcheck import PayloadGone, PayloadStore
 from bluehooks.deadline import require
-from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
-from bluehooks.health import HealthChange, after_attempt, after_count
-from bluehooks.models import DeliveryAttempt, DeliveryMessage, DeliveryState, StoredWebhook
+from bluehooks.deliverylog import DeliveryLog
+from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
 from bluehooks.payload import delivery_body
-from bluehooks.retry import next_delay
-from bluehooks.scope import unsubscribed
+from bluehooks.rules.health import HealthChange, after_count
+from bluehooks.rules.outcome import Fact, Known, Need, Outcome, Policy, decide
 from bluehooks.signing import signature_headers
 from bluehooks.store import WebhookStore
 from bluehooks.timestamps import iso, now
@@ -34,39 +34,6 @@ DISABLED_EVENT = "WEBHOOK_DISABLED"
 # that must follow a POST.
 RECORD_SECONDS = 5
 PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
-
-Kind = Literal["delivered", "retry", "exhausted", "gone", "dropped", "superseded", "deferred"]
-STATE_OF: dict[Kind, DeliveryState] = {
-    "delivered": "succeeded",
-    "retry": "failed",
-    "exhausted": "dead",
-    "gone": "dead",
-    "dropped": "dropped",
-}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """delivered | retry (after `delay` s) | exhausted (dead-letter it) | gone (410: disabled) |
-    dropped (webhook deleted, disabled, or narrowed: no longer subscribed to it) |
-    superseded (a newer run, or already delivered: not sent) |
-    deferred (the webhook's circuit is open: the same attempt, after `delay` s)."""
-
-    kind: Kind
-    delay: int | None = None
-    result: HttpResult | None = None
-    reason: str | None = None
-
-
-def decide(result: HttpResult, attempt: int, schedule: tuple[int, ...]) -> Outcome:
-    if result.ok:
-        return Outcome("delivered", result=result)
-    if result.status == 410:
-        return Outcome("gone", result=result, reason="the endpoint answered 410 Gone: webhook disabled")
-    delay = next_delay(schedule, attempt, result.retry_after)
-    if delay is None:
-        return Outcome("exhausted", result=result, reason=f"no attempt left after {attempt}")
-    return Outcome("retry", delay=delay, result=result)
 
 
 class Deliverer:
@@ -88,43 +55,42 @@ class Deliverer:
         self.vault = vault
         self.session = session
         self.timeout = timeout
-        self.schedule = schedule
-        self.disable_after = disable_after
-        self.probe_interval = probe_interval  # seconds between probes of an UNHEALTHY webhook's endpoint
+        self.policy = Policy(schedule, disable_after, probe_interval)
         self.announce = announce or (lambda webhook, reason: None)
         self.payloads = payloads
 
     def attempt(self, message: DeliveryMessage) -> Outcome:
-        logged = self.log.get(message.companyId, message.webhookId, message.deliveryId)
-        if _settled(logged, message):
-            return self._log(message, Outcome("superseded", reason="a newer run, or already delivered"))
-        try:
-            message = self._with_payload(message)
-        except PayloadGone as exc:
-            self.log.record(message, "dropped", reason=str(exc))
-            return self._log(message, Outcome("dropped", reason=str(exc)))
-        webhook = self.store.get(message.companyId, message.webhookId)
-        if why := _not_sendable(webhook, message):
-            outcome = Outcome("dropped", reason=why)
-            self.log.record(message, "dropped", reason=outcome.reason)
-            return self._log(message, outcome)
-        probing = webhook.status == "UNHEALTHY"
-        if probing and not self.store.take_probe(webhook, self.timeout + self.probe_interval):
-            held = Outcome("deferred", delay=self.probe_interval, reason="circuit open: one probe at a time")
-            return self._log(message, held)
-        started = now()
-        outcome = decide(self._post(webhook, message), message.attempt, self.schedule)
-        self.log.record(message, STATE_OF[outcome.kind], self._attempt(message, outcome, started), outcome.reason)
-        self._keep_health(webhook, outcome)
-        if probing and outcome.kind == "delivered":
-            self.store.end_probe(webhook)  # the others are released at their next try
-        return self._log(message, outcome)
+        """Learn what `decide` asks for until it decides, then carry that out (all but the queueing)."""
+        known = Known(now(), message, rand=random.random())  # noqa: S311 - jitter, not crypto
+        while isinstance(step := decide(known, self.policy), Need):
+            known = replace(self._learn(known, step.fact), now=now())
+        return self._carry_out(known, step)
 
-    def _with_payload(self, message: DeliveryMessage) -> DeliveryMessage:
-        """The message with its payload, fetched when it is kept in S3 (it keeps its key: the log stores that)."""
-        if message.payload is not None:
-            return message
-        return message.model_copy(update={"payload": self.payloads.get(message.payloadKey)})
+    def _learn(self, known: Known, fact: Fact) -> Known:
+        """One fact, read (or, for the result, the POST made): the attempt's I/O before its outcome."""
+        message = known.message
+        if fact == "logged":
+            return replace(known, logged=self.log.get(message.companyId, message.webhookId, message.deliveryId))
+        if fact == "payload":
+            try:
+                return replace(known, payload=self.payloads.get(message.payloadKey))
+            except PayloadGone as exc:
+                return replace(known, payload_gone=str(exc))
+        if fact == "webhook":
+            return replace(known, webhook=self.store.get(message.companyId, message.webhookId))
+        if fact == "probe":
+            return replace(known, probe=self.store.take_probe(known.webhook, self.timeout + self.policy.probe_interval))
+        return replace(known, result=self._post(known.webhook, known.sent()), sent_at=known.now)
+
+    def _carry_out(self, known: Known, outcome: Outcome) -> Outcome:
+        if outcome.state:
+            attempt = self._attempt(known, outcome) if outcome.result else None
+            self.log.record(known.sent(), outcome.state, attempt, outcome.reason)
+        if outcome.health:
+            self._keep_health(known.webhook, outcome.health)
+        if outcome.release_probe:
+            self.store.end_probe(known.webhook)  # the others are released at their next try
+        return self._log(known.message, outcome)
 
     def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
@@ -146,29 +112,27 @@ class Deliverer:
         return [self.vault.open(secret, webhook.companyId, webhook.id) for secret in sealed]
 
     @staticmethod
-    def _attempt(message: DeliveryMessage, outcome: Outcome, started) -> DeliveryAttempt:
-        result = outcome.result
+    def _attempt(known: Known, outcome: Outcome) -> DeliveryAttempt:
+        result: HttpResult = outcome.result
         return DeliveryAttempt(
-            attempt=message.attempt,
-            run=message.run,
-            at=iso(started),
+            attempt=known.message.attempt,
+            run=known.message.run,
+            at=iso(known.sent_at),
             statusCode=result.status,
             durationMs=result.duration_ms,
             error=result.error,
             responseExcerpt=result.excerpt,
-            nextRetryAt=iso(started + timedelta(seconds=outcome.delay)) if outcome.delay is not None else None,
+            nextRetryAt=outcome.next.dueAt if outcome.next else None,
         )
 
-    def _keep_health(self, webhook: StoredWebhook, outcome: Outcome) -> None:
-        result = {"delivered": "success", "gone": "gone"}.get(outcome.kind, "failure")
-        change: HealthChange | None = after_attempt(webhook, result, now(), self.disable_after)
-        written = self.store.apply_health(webhook, change) if change else None
+    def _keep_health(self, webhook: StoredWebhook, change: HealthChange) -> None:
+        written = self.store.apply_health(webhook, change)
         if written is None:
             return
         if change.disables:
             logger.warning("webhook disabled", extra={"webhookId": webhook.id, "reason": change.disables})
-            self.announce(webhook.model_copy(update=change.fields), change.disables)
-        elif change.count_failure and (unhealthy := after_count(int(written["consecutiveFailures"]))):
+            self.announce(written, change.disables)
+        elif change.count_failure and (unhealthy := after_count(written)):
             self.store.apply_health(webhook, unhealthy)
 
     @staticmethod
@@ -188,24 +152,6 @@ class Deliverer:
             },
         )
         return outcome
-
-
-def _not_sendable(webhook: StoredWebhook | None, message: DeliveryMessage) -> str | None:
-    """Why nothing may be sent to it now: deleted, disabled, or narrowed since the message was queued."""
-    if webhook is None:
-        return "webhook deleted"
-    if not webhook.enabled:
-        return f"webhook disabled ({webhook.disabledReason or 'by its owner'})"
-    if why := unsubscribed(webhook, message.event, message.payload):
-        return f"not sent: {why}"
-    return None
-
-
-def _settled(logged: LoggedDelivery | None, message: DeliveryMessage) -> bool:
-    """A message of an older run (recovered since), or one already delivered in its run: not sent again."""
-    if logged is None:
-        return False
-    return logged.run > message.run or (logged.run == message.run and logged.state == "succeeded")
 
 
 def disabled_event(webhook: StoredWebhook, reason: str, bus: str) -> dict:

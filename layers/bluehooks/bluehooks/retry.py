@@ -27,19 +27,24 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def next_delay(
-    schedule: tuple[int, ...], attempt: int, retry_after: str | None = None, rand: float | None = None
+    schedule: tuple[int, ...],
+    attempt: int,
+    retry_after: str | None = None,
+    rand: float | None = None,
+    now: datetime | None = None,
 ) -> int | None:
     """Seconds to wait after failed attempt number `attempt` (1-based); None when none is left.
 
     schedule[i] is the delay before attempt i+1, varied by ±20 % so that many failing
     deliveries do not retry in lockstep. A Retry-After may push a retry later, never earlier,
-    and never past the longest delay SQS can hold a message invisible.
+    and never past the longest delay SQS can hold a message invisible. Given `rand` (the
+    jitter's draw, in [0, 1)) and `now`, it reads neither the random source nor the clock.
     """
     if attempt >= len(schedule):
         return None
     spread = (random.random() if rand is None else rand) * 2 - 1  # noqa: S311 - jitter, not crypto
     delay = schedule[attempt] * (1 + JITTER * spread)
-    asked = parse_retry_after(retry_after)
+    asked = parse_retry_after(retry_after, now)
     if asked is not None:
         delay = max(delay, asked)
     return min(round(delay), MAX_DELAY_SECONDS)

@@ -5,15 +5,15 @@ was received and not deleted. So a retry never waits by staying invisible: the a
 message is deleted, and the next attempt is sent as a new message, delayed. SQS delays a
 message by at most 15 minutes, so a longer wait hops through RetryQueue, 15 minutes at a
 time, until it is due; then it goes to DeliveryQueue, which thus only ever holds due work.
-Delayed messages have no ceiling. The attempt number and the due time travel in the message.
+Delayed messages have no ceiling. The attempt number and the due time travel in the message
+(`rules.outcome.decide` sets them).
 """
 
 import math
-from datetime import timedelta
 
 from bluehooks.models import DeliveryMessage
 from bluehooks.producer import Producer, outgoing
-from bluehooks.timestamps import iso, now, parse
+from bluehooks.timestamps import now, parse
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
 
@@ -25,21 +25,12 @@ class RetryScheduler:
         self.retry_queue_url = retry_queue_url
         self.dead_letter_url = dead_letter_url
 
-    def next_attempt(self, message: DeliveryMessage, delay: float) -> None:
-        """Schedule the attempt after this one, `delay` seconds from now."""
-        due = now() + timedelta(seconds=delay)
-        self.wait(message.model_copy(update={"attempt": message.attempt + 1, "dueAt": iso(due)}))
-
     def wait(self, message: DeliveryMessage) -> None:
         """Send the message on towards its due time: to DeliveryQueue once within 15 minutes of it."""
         left = (parse(message.dueAt) - now()).total_seconds() if message.dueAt else 0
         queue = self.delivery_queue_url if left <= MAX_DELAY_SECONDS else self.retry_queue_url
         delay = min(MAX_DELAY_SECONDS, max(0, math.ceil(left)))
         Producer(self.sqs, queue).send([outgoing(message, delay)])
-
-    def postpone(self, message: DeliveryMessage, seconds: float) -> None:
-        """Try the same attempt again later (a circuit held open): no attempt is used."""
-        self.wait(message.model_copy(update={"dueAt": iso(now() + timedelta(seconds=seconds))}))
 
     def dead_letter(self, body: str, reason: str) -> None:
         """Keep a message that will not be delivered, with why, in DeliveryDLQ (it can be redriven)."""

@@ -25,8 +25,8 @@ from botocore.exceptions import ClientError
 
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.errors import Busy, LimitReached, Refused
-from bluehooks.health import HealthChange
 from bluehooks.models import StoredWebhook, Subscription
+from bluehooks.rules.health import HealthChange
 
 ALL_EVENTS = "*"
 FANNED_OUT_EVENTS = frozenset(EVENT_TYPES) - PLATFORM_ONLY_EVENTS
@@ -189,34 +189,35 @@ class WebhookStore:
         ]
         return self._transact(writes)
 
-    def apply_health(self, webhook: StoredWebhook, change: HealthChange) -> dict[str, Any] | None:
+    def apply_health(self, webhook: StoredWebhook, change: HealthChange) -> StoredWebhook | None:
         """Write a health change on the webhook (and its index entries when it disables it).
 
-        Returns the webhook's attributes as written (failure streak included), or None when it
-        is gone or was already disabled by someone else (so only one writer announces a disabling).
-        Bumps the version, so an API update read before it is re-applied on fresh data rather
-        than writing stale health back."""
+        Returns the webhook as written (failure streak included), or None when it is gone or not
+        as the change expects (so only one writer announces a disabling). Bumps the version, so an
+        API update read before it is re-applied on fresh data rather than writing stale health back."""
         update = self._health_update(change)
         if change.disables:
             disabled = webhook.model_copy(update={"enabled": False})
             index = [{"Put": self._in_table(entry)} for entry in index_entries(disabled)]
             key = {"TableName": self.table.name, "Key": webhook_key(webhook.companyId, webhook.id)}
             # The fan-out stops queueing for it with the same write.
-            return change.fields if self._transact([{"Update": {**key, **update}}, *index]) else None
-        return self._update_if_there(webhook, **update)
+            return change.on(webhook) if self._transact([{"Update": {**key, **update}}, *index]) else None
+        written = self._update_if_there(webhook, **update)
+        return from_item(written) if written else None
 
     @staticmethod
     def _health_update(change: HealthChange) -> dict[str, Any]:
+        fields, expected = change.fields.given(), change.expected.given()
         counted = ("consecutiveFailures",) if change.count_failure else ()
-        names = {f"#{name}": name for name in (*change.fields, "version", *counted)}
-        values: dict[str, Any] = {f":{name}": value for name, value in change.fields.items()}
+        names = {f"#{name}": name for name in (*fields, *expected, "version", *counted)}
+        values: dict[str, Any] = {f":{name}": value for name, value in fields.items()}
         values[":one"] = 1
-        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in change.fields)
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in fields)
         expression += " ADD #version :one" + (", #consecutiveFailures :one" if change.count_failure else "")
         condition = "attribute_exists(pk)"
-        for name, value in change.condition.items():
+        for name, value in expected.items():
             condition += f" AND #{name} = :was_{name}"
-            names[f"#{name}"], values[f":was_{name}"] = name, value
+            values[f":was_{name}"] = value
         return {
             "UpdateExpression": expression,
             "ConditionExpression": condition,
