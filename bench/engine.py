@@ -7,7 +7,6 @@
   what it would take without the circuit breaker.
 """
 
-import inspect
 import json
 import time
 import uuid
@@ -17,7 +16,7 @@ import boto3
 import requests
 import urllib3
 
-from devstack.lambdas import LambdaContext, load_handler
+from devstack.lambdas import LambdaContext, load_handler, root_of
 from devstack.stack import Running
 from devstack.token import mint
 from devtools.hostile_receiver import HostileReceiver
@@ -92,8 +91,7 @@ def _records(webhook: dict, count: int) -> list[dict]:
 
 
 def _invoke(handler, records: list[dict], running: Running) -> float:
-    module = inspect.unwrap(handler).__globals__
-    module["records_pool"] = ThreadPoolExecutor(max_workers=len(records))  # a pool the size of the batch
+    root_of(handler).records = ThreadPoolExecutor(max_workers=len(records))  # a pool the size of the batch
     context = LambdaContext("DeliveryFunction", timeout_seconds=900)
     started = time.perf_counter()
     handler({"Records": records}, context)

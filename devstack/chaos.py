@@ -7,7 +7,6 @@ Each fault is one AWS really produces, injected into a function's own module cop
 - the fan-out dies after enqueuing part of an event's deliveries (Lambda retries the event).
 """
 
-import inspect
 import logging
 import random
 import threading
@@ -42,10 +41,10 @@ class Chaos:
         return True
 
     def infect(self, function: str, handler: Callable) -> Callable:
-        """Wire this function's faults into its module copy; returns the handler unchanged."""
-        module = inspect.unwrap(handler).__globals__
+        """Wire this function's faults into its root (its module copy's); returns the handler unchanged."""
         if function == "DeliveryFunction":
-            module["deliverer"].attempt = self._crashing(module["deliverer"].attempt)
+            deliverer = root_of(handler).deliverer
+            deliverer.attempt = self._crashing(deliverer.attempt)
         elif function == "FanoutFunction":
             queue = root_of(handler).fanout.queue
             queue.sqs = _FlakySQS(queue.sqs, self)

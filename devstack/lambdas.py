@@ -129,6 +129,10 @@ class FunctionPool:
         with inside(Sandbox(self.name, self.access_key)) as sandbox:
             return self._prepare(), sandbox
 
+    def roots(self) -> list[Any]:
+        """The composition roots of the instances not running now (root_of), for tests to observe or wrap."""
+        return [root_of(handler) for handler, _ in list(self._idle.queue)]
+
     def invoke(self, event: dict[str, Any], request_id: str | None = None) -> Any:
         """One invocation; the retries of an asynchronous invocation share its request id."""
         handler, sandbox = self._idle.get()

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bluehooks.claimcheck import PayloadStore
+from bluehooks.ports import PayloadStore
 from ops.queues import Message, attribute, drain
 from ops.target import Target
 

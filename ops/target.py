@@ -15,10 +15,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bluehooks.claimcheck import PayloadStore
+from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.roots.delivery import DeliverySettings
 from bluehooks.roots.fanout import FanoutSettings
+from bluehooks.roots.retry import sqs_scheduler
 from bluehooks.scheduling import RetryScheduler
 from bluehooks.store import WebhookStore
 from devstack import samenv
@@ -111,14 +112,11 @@ class Target:
     def log(self) -> DeliveryLog:
         return DeliveryLog(self.table(self.names.deliveries_table), self.names.retention_days)
 
-    def payloads(self) -> PayloadStore:
-        return PayloadStore(self.client("s3"), self.names.payload_bucket)
+    def payloads(self) -> S3PayloadStore:
+        return S3PayloadStore(self.client("s3"), self.names.payload_bucket)
 
     def scheduler(self) -> RetryScheduler:
-        names = self.names
-        return RetryScheduler(
-            self.client("sqs"), names.delivery_queue_url, names.retry_queue_url, names.delivery_dlq_url
-        )
+        return sqs_scheduler(self.client("sqs"), self.names)
 
 
 def session(profile: str | None, region: str | None, local: bool) -> boto3.Session:

@@ -10,64 +10,27 @@ when even that cannot be queued is it a batch item failure, backed off in flight
 
 import asyncio
 import contextvars
-import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from botocore.config import Config
 from pydantic import ValidationError
 
-from bluehooks.claimcheck import PayloadStore
-from bluehooks.config import settings
-from bluehooks.deadline import bounded, within
-from bluehooks.delivery import Deliverer, disabled_event
-from bluehooks.deliverylog import DeliveryLog
+from bluehooks.deadline import within
 from bluehooks.models import DeliveryMessage
 from bluehooks.observability import invocation_logging
-from bluehooks.outbound import pinned_session
+from bluehooks.roots.delivery import DeliverySettings, build
 from bluehooks.rules.outcome import Known, Outcome, decide
-from bluehooks.scheduling import RetryScheduler
-from bluehooks.store import WebhookStore
-from bluehooks.targets import TargetPolicy
 from bluehooks.timestamps import now
-from bluehooks.vault import SecretVault
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])  # never requests: no trace headers to subscribers
 metrics = Metrics()
-config = settings()
-# Short socket timeouts and few retries; and no attempt that would end after the invocation's deadline
-# (bluehooks.deadline): in a brownout the record fails, not the whole batch after its POSTs.
-AWS_CALLS = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+root = build(DeliverySettings.from_env())
 RETURN_SECONDS = 1  # what the handler needs after its records' calls: answering the batch
-sqs = bounded(boto3.client("sqs", config=AWS_CALLS))
-events = bounded(boto3.client("events", config=AWS_CALLS))
-dynamodb = boto3.resource("dynamodb", config=AWS_CALLS)
-bounded(dynamodb.meta.client)
-deliverer = Deliverer(
-    store=WebhookStore(dynamodb.Table(config.webhooks_table)),
-    log=DeliveryLog(dynamodb.Table(config.deliveries_table), config.delivery_log_retention_days),
-    vault=SecretVault(bounded(boto3.client("kms", config=AWS_CALLS)), config.secrets_key_id),
-    session=pinned_session(
-        TargetPolicy(allow_http=config.allow_http, allow_loopback=config.allow_private_targets), config.batch_size
-    ),
-    timeout=config.delivery_timeout_seconds,
-    schedule=config.retry_schedule,
-    disable_after=timedelta(seconds=config.disable_after_failing_seconds),
-    probe_interval=config.probe_interval_seconds,
-    announce=lambda webhook, why: announce_disabled(webhook, why),
-    payloads=PayloadStore(bounded(boto3.client("s3", config=AWS_CALLS)), config.payload_bucket),
-)
-scheduler = RetryScheduler(sqs, config.delivery_queue_url, config.retry_queue_url, config.delivery_dlq_url)
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# A thread per record of the largest batch: one slow receiver never holds up the others.
-records_pool = ThreadPoolExecutor(max_workers=config.batch_size, thread_name_prefix="record")
 # Time a record needs beyond the POST's own deadline: reads, the log write, the next message.
 OVERHEAD_SECONDS = 5
 METRICS = {"poison": "PoisonMessages", "requeued": "RecordsNotAttempted", "dead": "RecordsNotAttempted"}
@@ -77,20 +40,12 @@ class NotAttempted(Exception):
     """The record goes back to the queue with its attempt unused; the message says why."""
 
 
-def announce_disabled(webhook, why: str) -> None:
-    """WEBHOOK_DISABLED on the bus, so the host app can tell the owner; PutEvents fails per entry too."""
-    for backoff in (0.2, 0.4, 0.8):
-        if not events.put_events(Entries=[disabled_event(webhook, why, config.event_bus_name)])["FailedEntryCount"]:
-            return
-        time.sleep(backoff)
-    logger.error("WEBHOOK_DISABLED could not be put on the bus", extra={"webhookId": webhook.id, "reason": why})
-
-
 def deliver(record: SQSRecord, remaining_ms: int) -> str:
     """Carry one record through; returns the name of the metric that counts what happened."""
-    if remaining_ms < (config.delivery_timeout_seconds + OVERHEAD_SECONDS) * 1000:
+    if remaining_ms < (root.settings.delivery_timeout_seconds + OVERHEAD_SECONDS) * 1000:
         raise NotAttempted("too little time left in this invocation")
     known = _read(record)
+    deliverer = root.deliverer
     return carry_out(record, deliverer.attempt(known.message) if known.message else decide(known, deliverer.policy))
 
 
@@ -107,9 +62,9 @@ def _read(record: SQSRecord, **facts: Any) -> Known:
 def carry_out(record: SQSRecord, outcome: Outcome) -> str:
     """Queue what comes next, or keep the record in DeliveryDLQ; the name of the metric that counts it."""
     if outcome.next:
-        scheduler.wait(outcome.next)
+        root.scheduler.wait(outcome.next)
     if outcome.dead_letter:
-        scheduler.dead_letter(record.body, outcome.reason or outcome.kind)
+        root.scheduler.dead_letter(record.body, outcome.reason or outcome.kind)
     return METRICS.get(outcome.kind, f"Deliveries{outcome.kind.capitalize()}")
 
 
@@ -124,7 +79,7 @@ async def deliver_async(record: SQSRecord, lambda_context: Any) -> None:
         # In a copy of this invocation's context: the record's log lines carry the invocation's keys.
         in_context = contextvars.copy_context().run
         counted = await asyncio.get_running_loop().run_in_executor(
-            records_pool, in_context, deliver_within, record, remaining_ms
+            root.records, in_context, deliver_within, record, remaining_ms
         )
     except Exception as exc:
         logger.exception(
@@ -142,7 +97,7 @@ def _requeue(record: SQSRecord, exc: Exception) -> str | None:
     """Our failure, not the receiver's: the message goes back as a delayed one (never in flight), its attempt
     unused, or to the DLQ once that happened too often (`decide`); None when even that could not be done."""
     try:
-        return carry_out(record, decide(_read(record, failure=repr(exc)), deliverer.policy))
+        return carry_out(record, decide(_read(record, failure=repr(exc)), root.deliverer.policy))
     except Exception:
         logger.exception("could not queue it again: it stays in flight", extra={"messageId": record.message_id})
         return None
@@ -152,11 +107,7 @@ def _back_off(record: SQSRecord) -> None:
     """When even queueing again fails: the record stays in flight and comes back after a backoff."""
     receives = int(record.attributes.approximate_receive_count)
     try:
-        sqs.change_message_visibility(
-            QueueUrl=config.delivery_queue_url,
-            ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=min(300, 5 * 2 ** (receives - 1)),
-        )
+        root.in_flight.back_off(record.receipt_handle, min(300, 5 * 2 ** (receives - 1)))
     except Exception:  # the queue's own visibility timeout then applies
         logger.exception("could not set the backoff", extra={"messageId": record.message_id})
 

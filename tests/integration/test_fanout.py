@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from bluehooks import fanout as fanout_module
-from bluehooks.claimcheck import PayloadStore
+from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.fanout import EnqueueFailed
 from bluehooks.rules import filters
 from bluehooks.rules.filters import operators
@@ -162,7 +162,7 @@ def test_an_event_too_large_to_deliver_is_dead_lettered_whole(api, handlers, que
     event = bus_event(company, currentValue={"text": "x" * fanout_module.MAX_PAYLOAD_BYTES})
     assert "exceeds" in fan_out(handlers, event)["rejected"]
     (dead,) = dead_letters(queues)  # too large for a FanoutDLQ message: kept in S3
-    assert PayloadStore(boto3.client("s3"), stack.ref("PayloadBucket")).get(dead["body"]["claimCheck"]) == event
+    assert S3PayloadStore(boto3.client("s3"), stack.ref("PayloadBucket")).get(dead["body"]["claimCheck"]) == event
     assert queued(queues["DeliveryQueue"]) == []
 
 

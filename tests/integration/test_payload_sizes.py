@@ -9,7 +9,7 @@ import uuid
 import boto3
 import pytest
 
-from bluehooks.claimcheck import PayloadStore
+from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.producer import MAX_BATCH_BYTES, NotQueued, Outgoing, Producer
@@ -123,8 +123,8 @@ def megabyte_event(company: str, size: int = 980_000) -> dict:
     return bus_event(company, currentValue={"id": "todo-1", "text": text})
 
 
-def payloads(stack) -> PayloadStore:
-    return PayloadStore(boto3.client("s3"), stack.ref("PayloadBucket"))
+def payloads(stack) -> S3PayloadStore:
+    return S3PayloadStore(boto3.client("s3"), stack.ref("PayloadBucket"))
 
 
 def fan_out(handlers, event: dict) -> dict:

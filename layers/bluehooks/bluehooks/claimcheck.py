@@ -2,7 +2,7 @@
 
 EventBridge accepts events of up to 1 MB (since January 2026), and a payload escaped as ASCII JSON
 (SQS refuses some characters) can be several times that: more than an SQS message (1 MiB) or a
-DynamoDB item (400 KB) holds. So a payload over INLINE_BYTES is written once, zlib-compressed,
+DynamoDB item (400 KB) holds. So a payload over INLINE_BYTES is written once (adapters.s3, zlib-compressed)
 before anything that refers to it is queued or logged: delivery messages and log items then
 carry its key, and the log item keeps only the payload's head (its project, for the scope
 checks). Objects expire after the delivery log's retention (the bucket's lifecycle rule), and a
@@ -11,11 +11,7 @@ log item that refers to one expires with it (deliverylog).
 
 import base64
 import hashlib
-import json
-import zlib
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 # A payload up to this size (as ASCII-escaped JSON) travels whole, as it did when EventBridge's limit
 # was 256 KB: compressed, it fits a log item with room for its attempts; ten fit a few batches.
@@ -35,22 +31,3 @@ def head(payload: dict[str, Any]) -> dict[str, Any]:
 
 class PayloadGone(LookupError):
     """The payload's object is gone (expired): the delivery cannot be made."""
-
-
-class PayloadStore:
-    def __init__(self, s3, bucket: str):
-        self.s3 = s3
-        self.bucket = bucket
-
-    def put(self, key: str, payload_json: str) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=zlib.compress(payload_json.encode()))
-
-    def get(self, key: str) -> dict[str, Any]:
-        """The payload; PayloadGone if it expired (a message older than the log's retention)."""
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                raise PayloadGone(f"its payload expired after the log's retention ({key})") from None
-            raise
-        return json.loads(zlib.decompress(body))

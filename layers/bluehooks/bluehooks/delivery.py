@@ -15,18 +15,18 @@ import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
-from bluehooks.claimcheck import PayloadGone, PayloadStore
+from bluehooks.claimcheck import PayloadGone
 from bluehooks.deadline import require
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
 from bluehooks.payload import delivery_body
+from bluehooks.ports import PayloadStore, Vault
 from bluehooks.rules.health import HealthChange, after_count
 from bluehooks.rules.outcome import Fact, Known, Need, Outcome, Policy, decide
 from bluehooks.signing import signature_headers
 from bluehooks.store import WebhookStore
 from bluehooks.timestamps import iso, now
-from bluehooks.vault import SecretVault
 
 logger = Logger(child=True)
 DISABLED_EVENT = "WEBHOOK_DISABLED"
@@ -41,7 +41,7 @@ class Deliverer:
         self,
         store: WebhookStore,
         log: DeliveryLog,
-        vault: SecretVault,
+        vault: Vault,
         session: requests.Session,
         timeout: float,
         schedule: tuple[int, ...],

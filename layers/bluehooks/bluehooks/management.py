@@ -21,11 +21,11 @@ from bluehooks.models import (
     WebhookPage,
     WebhookUpdate,
 )
+from bluehooks.ports import Vault
 from bluehooks.signing import generate_secret
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy, TargetRefused, check_url
 from bluehooks.timestamps import now_iso
-from bluehooks.vault import SecretVault
 
 UPDATE_TRIES = 3
 
@@ -39,7 +39,7 @@ class WebhookService:
     def __init__(
         self,
         store: WebhookStore,
-        vault: SecretVault,
+        vault: Vault,
         policy: TargetPolicy,
         max_per_company: int,
         rotation_overlap_seconds: int,

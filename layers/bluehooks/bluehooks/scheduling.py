@@ -12,30 +12,26 @@ Delayed messages have no ceiling. The attempt number and the due time travel in 
 import math
 
 from bluehooks.models import DeliveryMessage
-from bluehooks.producer import Producer, outgoing
+from bluehooks.ports import DeadLetters, DeliveryQueue
+from bluehooks.producer import outgoing
 from bluehooks.timestamps import now, parse
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
 
 
 class RetryScheduler:
-    def __init__(self, sqs, delivery_queue_url: str, retry_queue_url: str, dead_letter_url: str):
-        self.sqs = sqs
-        self.delivery_queue_url = delivery_queue_url
-        self.retry_queue_url = retry_queue_url
-        self.dead_letter_url = dead_letter_url
+    def __init__(self, delivery_queue: DeliveryQueue, retry_queue: DeliveryQueue, dead_letters: DeadLetters):
+        self.delivery_queue = delivery_queue
+        self.retry_queue = retry_queue
+        self.dead_letters = dead_letters
 
     def wait(self, message: DeliveryMessage) -> None:
         """Send the message on towards its due time: to DeliveryQueue once within 15 minutes of it."""
         left = (parse(message.dueAt) - now()).total_seconds() if message.dueAt else 0
-        queue = self.delivery_queue_url if left <= MAX_DELAY_SECONDS else self.retry_queue_url
+        queue = self.delivery_queue if left <= MAX_DELAY_SECONDS else self.retry_queue
         delay = min(MAX_DELAY_SECONDS, max(0, math.ceil(left)))
-        Producer(self.sqs, queue).send([outgoing(message, delay)])
+        queue.send([outgoing(message, delay)])
 
     def dead_letter(self, body: str, reason: str) -> None:
         """Keep a message that will not be delivered, with why, in DeliveryDLQ (it can be redriven)."""
-        self.sqs.send_message(
-            QueueUrl=self.dead_letter_url,
-            MessageBody=body,
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]}},
-        )
+        self.dead_letters.keep(body, reason)

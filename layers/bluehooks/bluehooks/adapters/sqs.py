@@ -16,3 +16,16 @@ class SqsDeadLetters:
             MessageBody=body,
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS]}},
         )
+
+
+class SqsInFlight:
+    """A received message of one queue, left in flight: it comes back once its visibility timeout ends."""
+
+    def __init__(self, sqs, queue_url: str):
+        self.sqs = sqs
+        self.queue_url = queue_url
+
+    def back_off(self, receipt_handle: str, seconds: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

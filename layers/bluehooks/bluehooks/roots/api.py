@@ -6,6 +6,7 @@ from typing import Annotated
 import boto3
 from pydantic import Field
 
+from bluehooks.adapters.kms import KmsVault
 from bluehooks.auth import authenticate, signing_key
 from bluehooks.deliveries import DeliveryService
 from bluehooks.deliverylog import DeliveryLog
@@ -60,7 +61,7 @@ def build(settings: ApiSettings, aws: Aws = boto3) -> ApiRoot:
     dynamodb = aws.resource("dynamodb")
     webhooks = WebhookService(
         store=WebhookStore(dynamodb.Table(settings.webhooks_table)),
-        vault=SecretVault(aws.client("kms"), settings.secrets_key_id),
+        vault=SecretVault(KmsVault(aws.client("kms"), settings.secrets_key_id)),
         policy=TargetPolicy(allow_http=settings.allow_http, allow_loopback=settings.allow_private_targets),
         max_per_company=settings.max_webhooks_per_company,
         rotation_overlap_seconds=settings.secret_rotation_overlap_seconds,

@@ -6,8 +6,8 @@ import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import Field
 
+from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.adapters.sqs import SqsDeadLetters
-from bluehooks.claimcheck import PayloadStore
 from bluehooks.fanout import Fanout
 from bluehooks.producer import Producer
 from bluehooks.roots.aws import Aws
@@ -33,7 +33,7 @@ def build(settings: FanoutSettings, aws: Aws = boto3) -> FanoutRoot:
         index=WebhookStore(aws.resource("dynamodb").Table(settings.webhooks_table)),
         queue=Producer(sqs, settings.delivery_queue_url),
         dead_letters=SqsDeadLetters(sqs, settings.fanout_dlq_url),
-        payloads=PayloadStore(aws.client("s3"), settings.payload_bucket),
+        payloads=S3PayloadStore(aws.client("s3"), settings.payload_bucket),
     )
     # A plain client, not the table resource's: its hooks would serialize the already typed items a second time.
     idempotency = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=aws.client("dynamodb"))
