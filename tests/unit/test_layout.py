@@ -64,3 +64,38 @@ def test_the_layer_is_installed_with_exactly_the_pins_sam_build_ships():
     installed = distribution("bluehooks")  # requirements-dev.txt: -e ./layers/bluehooks
     shipped = pins((ROOT / "layers/bluehooks/requirements.txt").read_text())
     assert shipped and pins("\n".join(installed.requires or [])) == shipped
+
+
+# -- the layer's layering (issue 17): rules are pure, services speak to ports, adapters and roots know AWS ---------
+
+LAYER = "layers/bluehooks/bluehooks"
+AWS_SDK = ("boto3", "botocore")
+# Data access not yet moved into adapters/: the only other modules that may know boto3 and item shapes.
+FLAT_ADAPTERS = {"deliverylog.py", "limits.py", "producer.py", "store.py"}
+
+
+def importing(folder: str, *packages: str) -> list[str]:
+    return sorted({path for package in packages for path in importers((folder,), package)})
+
+
+def test_rules_and_ports_import_no_aws_sdk_no_adapter_and_no_root():
+    forbidden = (*AWS_SDK, "bluehooks.adapters", "bluehooks.roots")
+    assert importing(f"{LAYER}/rules", *forbidden) == []
+    assert [name for name in imported(ROOT / LAYER / "ports.py") if name.startswith(forbidden)] == []
+
+
+def test_only_adapters_and_roots_know_the_aws_sdk():
+    knowing = {Path(path).relative_to(LAYER) for path in importing(LAYER, *AWS_SDK)}
+    outside = {str(path) for path in knowing if path.parts[0] not in ("adapters", "roots")}
+    assert outside == FLAT_ADAPTERS
+
+
+def test_handlers_build_from_their_root_and_know_no_aws_sdk():
+    assert importing("functions", *AWS_SDK, "bluehooks.adapters") == []
+    for function in ("api", "fanout", "delivery", "retry"):
+        assert f"bluehooks.roots.{function}" in imported(ROOT / "functions" / function / "app.py")
+
+
+def test_only_roots_build_from_adapters():
+    users = {str(Path(path).relative_to(LAYER)) for path in importing(LAYER, "bluehooks.adapters")}
+    assert {path for path in users if not path.startswith(("roots/", "adapters/"))} == set()
