@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from bluehooks import USER_AGENT
 from bluehooks.claimcheck import PayloadGone, PayloadStore
 from bluehooks.deadline import require
+from bluehooks.customheaders import open_all
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.health import HealthChange, after_attempt, after_count
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, DeliveryState, StoredWebhook
@@ -128,7 +129,8 @@ class Deliverer:
 
     def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
-        headers = {
+        headers = {  # the webhook's own first, so that the contract's always win
+            **open_all(self.vault, webhook.sealedHeaders, webhook.companyId, webhook.id),
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
