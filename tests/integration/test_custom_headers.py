@@ -128,7 +128,7 @@ def test_patch_replaces_the_whole_set_and_null_or_empty_clears_it(api):
     assert api("PATCH", path, {"headers": {}})[1]["headers"] == []
 
 
-def deliver(api, handlers, company, delivery_poller, receiver, path: str) -> dict:
+def deliver(handlers, company, delivery_poller, receiver, path: str) -> dict:
     handlers["fanout"](bus_event(company), LambdaContext("FanoutFunction"))
     assert delivery_poller.poll_once(wait_seconds=1) == 1
     return receiver.wait_for(path)[-1].headers
@@ -137,16 +137,16 @@ def deliver(api, handlers, company, delivery_poller, receiver, path: str) -> dic
 def test_a_delivery_sends_them_beside_the_contract_headers(api, handlers, company, delivery_poller, receiver):
     values = {"Authorization": "Bearer " + value(), "X-Route": value(KIB)} | {f"X-N{n}": value(KIB) for n in range(18)}
     webhook = api("POST", "/webhooks", {"url": receiver.url("/h"), "headers": values})[1]
-    got = deliver(api, handlers, company, delivery_poller, receiver, "/h")
+    got = deliver(handlers, company, delivery_poller, receiver, "/h")
     assert {name.lower() for name in got} == CONTRACT_HEADERS | {name.lower() for name in values}
     assert {name: got[name] for name in values} == values
 
     api("PATCH", f"/webhooks/{webhook['id']}", {"headers": {"X-Only": "one"}})
-    got = deliver(api, handlers, company, delivery_poller, receiver, "/h")
+    got = deliver(handlers, company, delivery_poller, receiver, "/h")
     assert {name.lower() for name in got} == CONTRACT_HEADERS | {"x-only"} and got["X-Only"] == "one"
 
     api("PATCH", f"/webhooks/{webhook['id']}", {"headers": None})
-    assert {name.lower() for name in deliver(api, handlers, company, delivery_poller, receiver, "/h")} == CONTRACT_HEADERS
+    assert {name.lower() for name in deliver(handlers, company, delivery_poller, receiver, "/h")} == CONTRACT_HEADERS
 
 
 def test_no_value_in_logs_or_queues(api, handlers, company, delivery_poller, receiver, queues, caplog):

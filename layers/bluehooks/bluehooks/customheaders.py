@@ -2,11 +2,10 @@
 
 Values are write-only, like the secret: the API seals them with the KMS key and keeps only the
 names in the clear; delivery opens them. KMS seals at most 4 KiB at a time, so the set is sealed
-in as few parts as fit (one for the usual API key or routing header, a handful for 20 values of
-1 KiB). Messages here name a header, never its value: they reach answers and logs.
+in as few parts as fit (one for the usual API key or routing header, at most seven for 20 values
+of 1 KiB). Messages here name a header, never its value: they reach answers and logs.
 """
 
-import json
 import re
 
 from bluehooks.vault import SecretVault
@@ -71,19 +70,20 @@ def seal(vault: SecretVault, headers: dict[str, str], company_id: str, webhook_i
 def open_all(vault: SecretVault, sealed: list[bytes], company_id: str, webhook_id: str) -> dict[str, str]:
     headers: dict[str, str] = {}
     for part in sealed:
-        headers.update(json.loads(vault.open(part, company_id, webhook_id)))
+        for line in vault.open(part, company_id, webhook_id).split("\n"):
+            name, _, value = line.partition(": ")
+            headers[name] = value
     return headers
 
 
 def _parts(headers: dict[str, str]) -> list[str]:
-    """The headers as JSON objects of at most KMS_PLAINTEXT_BYTES each (one header fits: 256 + 2 × 1024 escaped)."""
-    parts: list[dict[str, str]] = []
+    """The headers as HTTP writes them, `Name: value` a line (neither holds a line break, nor a name
+    ": "), in parts of at most KMS_PLAINTEXT_BYTES: three of the largest, 256 + 1024 bytes, fit one."""
+    parts: list[str] = []
     for name, value in headers.items():
-        if not parts or len(_text({**parts[-1], name: value})) > KMS_PLAINTEXT_BYTES:
-            parts.append({})
-        parts[-1][name] = value
-    return [_text(part) for part in parts]
-
-
-def _text(part: dict[str, str]) -> str:
-    return json.dumps(part, separators=(",", ":"))
+        line = f"{name}: {value}"
+        if parts and len(parts[-1]) + 1 + len(line) <= KMS_PLAINTEXT_BYTES:
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line)
+    return parts

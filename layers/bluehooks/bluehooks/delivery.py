@@ -15,8 +15,8 @@ from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
 from bluehooks.claimcheck import PayloadGone, PayloadStore
-from bluehooks.deadline import require
 from bluehooks.customheaders import open_all
+from bluehooks.deadline import require
 from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
 from bluehooks.health import HealthChange, after_attempt, after_count
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, DeliveryState, StoredWebhook
