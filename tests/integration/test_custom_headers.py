@@ -83,12 +83,15 @@ def test_headers_must_be_an_object(api):
         assert api("POST", "/webhooks", {"url": URL, "headers": headers})[0] == 422
 
 
-def test_the_most_there_may_be_are_accepted(api):
-    """20 headers of 1 KiB each, the values full of what JSON escapes: more than one KMS seal holds."""
+def test_the_most_there_may_be_are_accepted(api, stack, company):
+    """20 headers, 18 of them with the longest name and value: more than one KMS seal holds, and at most 7."""
     headers = {"X-" + "n" * 252 + f"{n:02}": value(KIB) for n in range(18)} | {"Authorization": "k", "X-Empty": ""}
     status, webhook = api("POST", "/webhooks", {"url": URL, "headers": headers})
     assert status == 201, webhook
     assert len(webhook["headers"]) == 20 and max(map(len, webhook["headers"])) == 256
+    key = {"pk": f"COMPANY#{company}", "sk": f"WEBHOOK#{webhook['id']}"}
+    item = boto3.resource("dynamodb").Table(stack.ref("WebhooksTable")).get_item(Key=key)["Item"]
+    assert 2 <= len(item["sealedHeaders"]) <= 7
 
 
 def test_answers_show_names_only_and_the_table_holds_no_value(api, stack):
