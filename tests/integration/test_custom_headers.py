@@ -5,6 +5,7 @@ table (as text and as hex), the queue, the logs (message and every extra field).
 """
 
 import json
+import os
 import uuid
 
 import boto3
@@ -13,13 +14,20 @@ import pytest
 from devstack.lambdas import LambdaContext
 from tests.integration.conftest import bus_event, queued
 from tests.integration.test_delivery import CONTRACT_HEADERS
+from tests.integration.test_engine import TRACED_DELIVERY
+from tests.xray import run_traced
 
 URL = "https://93.184.216.34/"  # public: the URL check passes, and nothing here is delivered to it
 KIB = 1024
 
 
-def value(size: int = 24) -> str:
-    """A value found nowhere else: printable ASCII with the characters JSON escapes, of `size` characters."""
+def value() -> str:
+    """A value found nowhere else, and found as itself in any text it leaks into (JSON, repr: nothing to escape)."""
+    return f"k-{uuid.uuid4().hex}"
+
+
+def awkward(size: int) -> str:
+    """A value of `size` characters full of what JSON and repr escape, and of inner spaces."""
     return (f'v-{uuid.uuid4().hex}"\\ ' * (size // 36 + 1))[: size - 1] + "!"
 
 
@@ -85,7 +93,7 @@ def test_headers_must_be_an_object(api):
 
 def test_the_most_there_may_be_are_accepted(api, stack, company):
     """20 headers, 18 of them with the longest name and value: more than one KMS seal holds, and at most 7."""
-    headers = {"X-" + "n" * 252 + f"{n:02}": value(KIB) for n in range(18)} | {"Authorization": "k", "X-Empty": ""}
+    headers = {"X-" + "n" * 252 + f"{n:02}": awkward(KIB) for n in range(18)} | {"Authorization": "k", "X-Empty": ""}
     status, webhook = api("POST", "/webhooks", {"url": URL, "headers": headers})
     assert status == 201, webhook
     assert len(webhook["headers"]) == 20 and max(map(len, webhook["headers"])) == 256
@@ -138,7 +146,7 @@ def deliver(handlers, company, delivery_poller, receiver, path: str) -> dict:
 
 
 def test_a_delivery_sends_them_beside_the_contract_headers(api, handlers, company, delivery_poller, receiver):
-    values = {"Authorization": "Bearer " + value(), "X-Route": value(KIB)} | {f"X-N{n}": value(KIB) for n in range(18)}
+    values = {f"X-N{n}": awkward(KIB) for n in range(19)} | {"Authorization": "Bearer " + value()}
     webhook = api("POST", "/webhooks", {"url": receiver.url("/h"), "headers": values})[1]
     got = deliver(handlers, company, delivery_poller, receiver, "/h")
     assert {name.lower() for name in got} == CONTRACT_HEADERS | {name.lower() for name in values}
@@ -165,3 +173,14 @@ def test_no_value_in_logs_or_queues(api, handlers, company, delivery_poller, rec
     assert webhook["id"] in logs and webhook["id"] in bodies  # both were really written
     for secret in values.values():
         assert secret not in logs and secret not in bodies
+
+
+def test_xray_records_no_value(api, receiver, queues):
+    """DeliveryFunction as Lambda runs it with tracing on: the value goes out, and not to the X-Ray daemon."""
+    secret = value()
+    webhook = api("POST", "/webhooks", {"url": receiver.url("/traced"), "headers": {"X-Api-Key": secret}})[1]
+    api("POST", f"/webhooks/{webhook['id']}/test")
+    queue, endpoint = queues["DeliveryQueue"], os.environ["AWS_ENDPOINT_URL"]
+    _, recorded = run_traced("functions/delivery", "DeliveryFunction", TRACED_DELIVERY, endpoint, queue)
+    assert receiver.wait_for("/traced")[0].headers["X-Api-Key"] == secret
+    assert not any(secret in datagram for datagram in recorded)
