@@ -114,6 +114,9 @@ def test_answers_show_names_only_and_the_table_holds_no_value(api, stack):
     ]
     assert created["headers"] == ["Authorization", "x-route", "X-Tenant"]  # as sent, in case-blind order
     assert all(answer["headers"] == created["headers"] for answer in answers[1::2])  # GET, PATCH, rotate
+    patched = {"X-Tenant": value()}
+    answers.append(api("PATCH", f"/webhooks/{created['id']}", {"headers": patched})[1])
+    values |= {"patched": patched["X-Tenant"]}
     at_rest = repr(boto3.resource("dynamodb").Table(stack.ref("WebhooksTable")).scan()["Items"])
     assert created["id"] in at_rest and "X-Tenant" in at_rest  # the names are there, in the clear
     for secret in values.values():
