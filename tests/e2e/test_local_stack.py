@@ -25,11 +25,11 @@ STACK_ENV = {
 }
 
 
-def create_webhook(stack, company: str, url: str) -> dict:
+def create_webhook(stack, company: str, url: str, **fields) -> dict:
     token = mint(company, "user-7", "ADMIN", SECRET)
     response = requests.post(
         f"{stack.api}/webhooks",
-        json={"name": "e2e", "url": url, "events": ["TODO_CREATED"]},
+        json={"name": "e2e", "url": url, "events": ["TODO_CREATED"], **fields},
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
@@ -70,6 +70,16 @@ def test_an_event_reaches_the_receiver_signed(stack, receiver):
     body = json.loads(request.body)
     assert body["event"] == "TODO_CREATED" and body["currentValue"] == {"title": "hello from the bus"}
     assert body["company"] == {"id": "acme"} and body["webhook"]["id"] == webhook["id"]
+
+
+def test_custom_headers_arrive(stack, receiver):
+    own = {"Authorization": "Bearer e2e-static-key", "X-Route": "crm"}
+    webhook = create_webhook(stack, "acme-headers", receiver.url("/own"), headers=own)
+    assert webhook["headers"] == ["Authorization", "X-Route"]
+    put_event(stack, "acme-headers", "with headers")
+    (request,) = receiver.wait_for("/own", timeout=10)
+    assert {name: request.headers[name] for name in own} == own
+    assert_signed(webhook["secret"], request.headers, request.body)
 
 
 def test_a_failing_receiver_is_retried_then_dead_lettered(stack, receiver):

@@ -47,7 +47,7 @@ TRACED_CALL = textwrap.dedent(
     point_boto3_at(sys.argv[1])
     handler = load_handler(ROOT / "functions/api/app.py", "lambda_handler", [ROOT / "layers/bluehooks"])
     headers = {"Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"}
-    body = json.dumps({"url": sys.argv[3]}).encode()
+    body = json.dumps({"url": sys.argv[3], "headers": {"X-Api-Key": sys.argv[4]}}).encode()
     created = handler(proxy_event("POST", "/webhooks", headers, body, "t"), LambdaContext("ApiFunction"))
     webhook = json.loads(created["body"])
     path = "/webhooks/" + webhook["id"] + "/rotate-secret"
@@ -61,9 +61,10 @@ def test_xray_records_no_secret(stack, company, receiver):
     """Run the API handler as Lambda runs it with tracing on, and read what it sends the X-Ray daemon."""
     from tests.integration.conftest import token
 
-    args = [os.environ["AWS_ENDPOINT_URL"], token(company), receiver.url("/x")]
+    header_value = "custom-header-value-" + os.urandom(8).hex()
+    args = [os.environ["AWS_ENDPOINT_URL"], token(company), receiver.url("/x"), header_value]
     stdout, recorded = run_traced("functions/api", "ApiFunction", TRACED_CALL, *args)
     secrets = json.loads(stdout.strip().splitlines()[-1])
     assert all(secret.startswith("whsec_") for secret in secrets)
-    for secret in secrets:
+    for secret in [*secrets, header_value]:
         assert not any(secret in datagram for datagram in recorded)

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
 from bluehooks.claimcheck import PayloadGone
+from bluehooks.customheaders import open_all
 from bluehooks.deadline import require
 from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
@@ -94,7 +95,8 @@ class Deliverer:
 
     def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
-        headers = {
+        headers = {  # the webhook's own first, so that the contract's always win
+            **open_all(self.vault, webhook.sealedHeaders, webhook.companyId, webhook.id),
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),

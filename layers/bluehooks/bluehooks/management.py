@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from bluehooks import customheaders
 from bluehooks.errors import Busy, Forbidden, NotFound, Refused
 from bluehooks.models import (
     Caller,
@@ -75,6 +76,7 @@ class WebhookService:
             events=body.events,
             projectIds=body.projectIds,
             filter=body.filter,
+            **self._headers(body.headers, caller.company, webhook_id),
             companyId=caller.company,
             createdById=caller.sub,
             createdAt=now,
@@ -97,6 +99,8 @@ class WebhookService:
             if (update.get("enabled") and not webhook.enabled) or update.get("url", webhook.url) != webhook.url:
                 update.update(_fresh_health())  # re-enabled, or a new endpoint: a clean slate
             self._may_write(caller, update.get("projectIds", webhook.projectIds))
+            if "headers" in body.model_fields_set:  # the whole set is replaced
+                update.update(self._headers(body.headers or {}, webhook.companyId, webhook.id))
             return update
 
         return self._change(caller, webhook_id, apply).public()
@@ -138,6 +142,11 @@ class WebhookService:
             raise Forbidden(f"role {caller.role} may only read webhooks")
         if project_ids is not None and not caller.sees(project_ids):
             raise Forbidden("your token limits you to some projects: set projectIds to some of those only")
+
+    def _headers(self, headers: dict[str, str], company_id: str, webhook_id: str) -> dict[str, Any]:
+        """The stored form of a webhook's own headers: names in the clear, values sealed."""
+        sealed = customheaders.seal(self.vault, headers, company_id, webhook_id)
+        return {"headers": customheaders.names(headers), "sealedHeaders": sealed}
 
     def _check_url(self, url: str) -> None:
         try:

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from bluehooks import signing
+from bluehooks import customheaders, signing
 from bluehooks.catalog import unknown_event_types
 from bluehooks.rules import filters
 
@@ -104,6 +104,14 @@ FilterPattern = Annotated[
     Field(description="An EventBridge event pattern matched against the delivered payload; null: no filter."),
     AfterValidator(_valid_filter),
 ]
+HeaderSet = Annotated[
+    dict[str, str],
+    Field(
+        description=f"Sent with every delivery, at most {customheaders.MAX_HEADERS}: name → value (at most "
+        f"{customheaders.MAX_VALUE_BYTES} bytes of printable ASCII). Values are write-only: sealed, never returned."
+    ),
+    AfterValidator(customheaders.checked),
+]
 
 
 def _enough_key_material(secret: str) -> str:
@@ -140,6 +148,7 @@ class WebhookCreate(Model):
     projectIds: ProjectList = Field(default_factory=list)
     filter: FilterPattern = None
     enabled: bool = True
+    headers: HeaderSet = Field(default_factory=dict, repr=False)  # repr: a value must never reach a log
 
 
 class WebhookUpdate(Model):
@@ -153,17 +162,19 @@ class WebhookUpdate(Model):
     projectIds: ProjectList | None = None
     filter: FilterPattern = None
     enabled: bool | None = None
+    headers: HeaderSet | None = Field(default=None, repr=False, description="Replaces the set; null or {} clears it.")
 
     @model_validator(mode="after")
-    def null_only_clears_name_or_filter(self) -> "WebhookUpdate":
-        for field in self.model_fields_set - {"name", "filter"}:
+    def null_only_clears_name_filter_or_headers(self) -> "WebhookUpdate":
+        for field in self.model_fields_set - {"name", "filter", "headers"}:
             if getattr(self, field) is None:
                 raise ValueError(f"{field} may not be null (leave it out to keep it)")
         return self
 
     def changes(self) -> dict[str, Any]:
-        """The fields the caller sent; null clears the name (named after the host again) or the filter."""
-        return self.model_dump(include=self.model_fields_set)
+        """The fields the caller sent but `headers` (its values are sealed, never stored as sent); null
+        clears the name (named after the host again) or the filter."""
+        return self.model_dump(include=self.model_fields_set - {"headers"})
 
 
 class SecretRotation(Model):
@@ -194,6 +205,7 @@ class WebhookFields(Model):
     events: list[str]
     projectIds: list[str]
     filter: dict[str, Any] | None = None
+    headers: list[str] = Field(default_factory=list, description="Names of the webhook's own headers (values hidden).")
     companyId: str
     createdById: str
     createdAt: str
@@ -215,6 +227,7 @@ class StoredWebhook(WebhookFields):
 
     sealedSecret: bytes
     sealedPreviousSecret: bytes | None = None
+    sealedHeaders: list[bytes] = Field(default_factory=list, description="The headers' values, sealed (KMS).")
     previousSecretExpiresAt: int | None = Field(
         default=None, description="Unix seconds; the old secret signs until then."
     )

@@ -70,7 +70,7 @@ def to_item(webhook: StoredWebhook) -> dict[str, Any]:
 
 
 def from_item(item: dict[str, Any]) -> StoredWebhook:
-    fields = {name: value.value if isinstance(value, Binary) else value for name, value in item.items()}
+    fields = {name: _bytes(value) for name, value in item.items()}
     fields["filter"] = json.loads(item["filter"]) if item.get("filter") else None
     return StoredWebhook.model_validate(fields)
 
@@ -79,6 +79,13 @@ def from_entry(entry: dict[str, Any]) -> Subscription:
     return Subscription.model_validate(
         {**entry, "filter": json.loads(entry["filter"]) if entry.get("filter") else None}
     )
+
+
+def _bytes(value: Any) -> Any:
+    """Binary attributes (sealed secrets, and the list of sealed header parts) as plain bytes."""
+    if isinstance(value, Binary):
+        return value.value
+    return [_bytes(part) for part in value] if isinstance(value, list) else value
 
 
 def index_entries(webhook: StoredWebhook) -> list[dict[str, Any]]:
