@@ -35,12 +35,12 @@ export async function deliveryChart(webhookId) {
     "figure",
     { class: "chart" },
     h("figcaption", { id: "chart-caption" }, caption),
-    drawing(hours, start),
-    h(
+    deliveries.length ? drawing(hours, start) : null, // no empty axes: the caption says there is nothing
+    deliveries.length ? h(
       "ul",
       { class: "legend", "aria-hidden": "true" },
       OUTCOMES.map(([state, label]) => h("li", {}, h("span", { class: `swatch fill-${state}` }), label)),
-    ),
+    ) : null,
   );
 }
 

@@ -323,7 +323,7 @@ export function renderDetail(id) {
       view.watch = null;
       if (!current()) return;
       try {
-        await Promise.all([loadWebhook(), reloadLog()]);
+        await Promise.all([loadWebhook(), reloadLog(), loadChart()]);
       } catch (error) {
         watching.textContent = "";
         return failed(error, id);
@@ -334,7 +334,6 @@ export function renderDetail(id) {
         view.watch = setTimeout(tick, POLL_MS);
       } else {
         watching.textContent = "";
-        loadChart().catch(() => {}); // the chart follows once the results are in
       }
     };
     view.watch = setTimeout(tick, POLL_MS / 2);
