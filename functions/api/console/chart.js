@@ -12,9 +12,10 @@ export const OUTCOMES = [
   ["dead", "Dead"],
   ["dropped", "Dropped"],
 ];
-const [WIDTH, HEIGHT, LEFT, BOTTOM] = [720, 160, 34, 22];
+const [HEIGHT, LEFT, BOTTOM] = [160, 34, 22];
 
-export async function deliveryChart(webhookId) {
+// `width`: the room it has, in CSS pixels; drawn to it, one unit a pixel, so its labels keep their size.
+export async function deliveryChart(webhookId, width) {
   const end = Date.now();
   const start = end - HOURS * 3600 * 1000;
   const [deliveries, more] = await every(
@@ -35,7 +36,7 @@ export async function deliveryChart(webhookId) {
     "figure",
     { class: "chart" },
     h("figcaption", { id: "chart-caption" }, caption),
-    deliveries.length ? drawing(hours, start) : null, // no empty axes: the caption says there is nothing
+    deliveries.length ? drawing(hours, start, Math.max(280, Math.round(width))) : null, // no empty axes: the caption says there is nothing
     deliveries.length ? h(
       "ul",
       { class: "legend", "aria-hidden": "true" },
@@ -51,12 +52,12 @@ function summary(totals, count, more) {
   return `${counted(count, "delivery", "deliveries")} in the last 24 hours${newest}: ${parts.join(", ")}.`;
 }
 
-function drawing(hours, start) {
+function drawing(hours, start, width) {
   const tallest = Math.max(1, ...hours.map((hour) => Object.values(hour).reduce((a, b) => a + b, 0)));
   const plot = HEIGHT - BOTTOM;
-  const slot = (WIDTH - LEFT) / HOURS;
+  const slot = (width - LEFT) / HOURS;
   const shapes = [
-    svg("line", { x1: LEFT, x2: WIDTH, y1: plot, y2: plot, class: "axis" }),
+    svg("line", { x1: LEFT, x2: width, y1: plot, y2: plot, class: "axis" }),
     svg("text", { x: LEFT - 6, y: 12, class: "tick", "text-anchor": "end" }, number.format(tallest)),
     svg("text", { x: LEFT - 6, y: plot, class: "tick", "text-anchor": "end" }, "0"),
   ];
@@ -75,15 +76,15 @@ function drawing(hours, start) {
         ),
       );
     }
-    if (index % 6 === 0) {
+    if (index % 6 === 0 && LEFT + index * slot + 90 < width) {  // never over the "now" at the end
       const label = from.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       shapes.push(svg("text", { x: LEFT + index * slot + 2, y: HEIGHT - 4, class: "tick" }, label));
     }
   });
-  shapes.push(svg("text", { x: WIDTH, y: HEIGHT - 4, class: "tick", "text-anchor": "end" }, "now"));
+  shapes.push(svg("text", { x: width, y: HEIGHT - 4, class: "tick", "text-anchor": "end" }, "now"));
   return svg(
     "svg",
-    { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-labelledby": "chart-caption", class: "chart-drawing" },
+    { viewBox: `0 0 ${width} ${HEIGHT}`, role: "img", "aria-labelledby": "chart-caption", class: "chart-drawing" },
     shapes,
   );
 }

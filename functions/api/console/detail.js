@@ -150,7 +150,7 @@ export function renderDetail(id) {
   }
 
   async function loadChart() {
-    const drawn = await deliveryChart(id);
+    const drawn = await deliveryChart(id, chart.clientWidth - 32); // the panel's padding
     if (current()) chart.replaceChildren(chart.firstChild, drawn);
   }
 
