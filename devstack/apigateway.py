@@ -35,7 +35,9 @@ def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes, 
         "requestContext": {
             "resourcePath": "/{proxy+}",
             "httpMethod": method,
-            "path": f"/{stage}{parts.path}",
+            # The path as called: no stage in it, as on a custom domain. /docs names its server
+            # (Swagger UI's "Try it out") after this path's stage prefix; a made-up one meant 404s.
+            "path": parts.path,
             "stage": stage,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),

@@ -1,13 +1,17 @@
 """The web console (GET /console) in a real browser: Debian's chromium, driven by Playwright,
 against the local stack as `make run` starts it, delivering to a real receiver on loopback.
 
-Screenshots of each main screen are kept under test-output/screenshots/ (not committed);
-docs/console.png (docs/api.md's) is written when missing, or again with UPDATE_DOCS_SCREENSHOT=1.
+Screenshots of each main screen are kept under test-output/screenshots/ (not committed; SCREENSHOTS_DIR
+puts them elsewhere); docs/console.png (docs/api.md's) is written when missing, or again with
+UPDATE_DOCS_SCREENSHOT=1. axe-core checks each view for accessibility: fetched with npm into
+test-output/axe/ for the tests only, and evaluated in the page by the test (never served by the API).
 """
 
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -25,7 +29,8 @@ from tests.e2e.localstack import LocalStackProcess
 from tests.verify import assert_signed
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-output" / "screenshots"
+SHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or ROOT / "test-output" / "screenshots")
+CONSOLE_FILES = ROOT / "functions" / "api" / "console"
 DOCS_SHOT = ROOT / "docs" / "console.png"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -255,7 +260,16 @@ def test_a_failing_endpoint_shows_its_attempts_turns_unhealthy_and_a_retry_deliv
     assert receiver.at("/down")[-1].headers["webhook-id"] == delivery_id
     shot(page, "07-retried")
 
+    expect(retried.locator(".attempt-number").last).to_have_text("Run 2 · Attempt 1")  # a retry is a new run
+    expect(retried.locator(".attempt-number").first).to_have_text("Run 1 · Attempt 1")
+
     page.get_by_role("button", name="Recover", exact=True).click()  # since its default, 24 hours ago
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("This queues 1 failed or dead delivery created since")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".delivery .state")).to_have_text(["Succeeded", "Dead"])  # nothing was queued
+    page.get_by_role("button", name="Recover", exact=True).click()
+    dialog.get_by_role("button", name="Queue 1 delivery").click()
     expect(page.locator("#notice")).to_have_text("1 failed delivery queued again.")
     expect(page.locator(".delivery .state")).to_have_text(["Succeeded", "Succeeded"], timeout=15_000)
 
@@ -426,10 +440,14 @@ def test_the_console_files_are_public_typed_and_nothing_else_is_served(stack):
     assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
+    assert '<script type="module" src="console/main.js">' in page.text  # module scripts: 'self' covers them
+    modules = sorted(path.name for path in CONSOLE_FILES.glob("*.js"))
+    assert "main.js" in modules and len(modules) > 5
+    for name, kind in [*((name, "text/javascript") for name in modules), ("style.css", "text/css")]:
         asset = requests.get(f"{console(stack)}/{name}", timeout=10)
-        assert asset.status_code == 200 and asset.headers["Content-Type"] == f"{kind}; charset=utf-8"
-    for path in ("__init__.py", "..%2Fapp.py", "%2e%2e", "index.html.bak", "app.js%00.png", "APP.JS"):
+        assert asset.status_code == 200 and asset.headers["Content-Type"] == f"{kind}; charset=utf-8", name
+        assert asset.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+    for path in ("__init__.py", "..%2Fapp.py", "%2e%2e", "index.html.bak", "main.js%00.png", "MAIN.JS", "app.js"):
         refused = requests.get(f"{console(stack)}/{path}", timeout=10, allow_redirects=False)
         assert refused.status_code == 404, path
         assert "import" not in refused.text
@@ -489,3 +507,308 @@ def test_the_docs_run_under_their_csp(stack, page):
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("management API")
     expect(page.locator(".opblock").first).to_be_visible()
     assert violations == []
+
+
+# -- issue 20 item 6: a console that explains a failing endpoint ----------------------------------
+
+AXE_VERSION = "4.14.1"
+AXE_DIR = ROOT / "test-output" / "axe"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from the npm registry, into test-output/ (tests only: the console never ships or serves it)."""
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        if not shutil.which("npm"):  # a fresh Debian image: npm comes from apt, like chromium
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "npm"], env=env, capture_output=True)
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        install = ["npm", "install", "--prefix", str(AXE_DIR), "--no-save", "--no-audit", "--no-fund"]
+        done = subprocess.run([*install, f"axe-core@{AXE_VERSION}"], capture_output=True, text=True)
+        if done.returncode != 0 or not script.exists():
+            pytest.fail(f"`npm install axe-core@{AXE_VERSION}` failed:\n{done.stderr}")
+    return script.read_text(encoding="utf-8")
+
+
+def axe_problems(page: Page, axe_source: str) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands. Evaluated through the
+    DevTools protocol, which the console's CSP (scripts from 'self' only) does not govern."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    violations = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{found['id']} ({found['impact']}): {[node['target'] for node in found['nodes']]}"
+        for found in violations
+        if found["impact"] in ("serious", "critical")
+    ]
+
+
+FOCUSED_NAME = """(() => {
+    const e = document.activeElement;
+    return (e.labels?.[0]?.textContent || e.getAttribute("aria-label") || e.textContent || "").trim();
+})()"""
+
+
+def tab_to(page: Page, name: str, most: int = 80) -> None:
+    """Press Tab until the focused element's text or label is `name` (keyboard only, as a person would)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED_NAME)
+        if focused == name:
+            return
+    pytest.fail(f"Tab never reached {name!r}")
+
+
+def settled(stack, token: str, webhook_id: str, state: str) -> None:
+    """Wait until the webhook's newest delivery is in `state` (through the API, as a script would)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        log = requests.get(
+            f"{stack.api}/webhooks/{webhook_id}/deliveries", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        if log["items"] and log["items"][0]["state"] == state:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the delivery never became {state}: {log}")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_endpoint_explains_itself_on_the_row_and_shows_the_request_we_send(stack, page, receiver):
+    token = mint("soylent", "sol", "OWNER", SECRET)
+    refused = create(stack, token, name="Refuses", url=f"http://127.0.0.1:{closed_port()}/hook")
+    answers_500 = create(stack, token, name="Answers 500", url=receiver.behave("/five", status=500))
+    sign_in(page, stack, token)
+    page.get_by_role("link", name="Refuses").click()
+    page.get_by_role("button", name="Send test").click()
+    row = page.locator(".delivery").first
+    # Between attempts (1 s apart here): failed, with when it goes again on the collapsed row.
+    expect(row.locator(".delivery-next")).to_contain_text(re.compile(r"Next retry (in|now)"), timeout=10_000)
+    expect(row.locator(".delivery-error")).to_have_text("Last error: connection refused")
+    expect(row.locator(".state")).to_have_text("Dead", timeout=15_000)
+    expect(row.locator(".delivery-error")).to_have_text("Last error: connection refused")
+    expect(row.locator(".delivery-next")).to_have_count(0)  # dead: no next retry
+    row.locator(".delivery-toggle").click()
+    expect(row.locator(".attempt-number")).to_have_text([f"Run 1 · Attempt {n}" for n in (1, 2, 3)])
+    expect(row.locator(".attempt-error").first).to_have_text("Error: connection refused")
+    request = row.locator(".request")
+    request.locator("summary").click()
+    expect(request.locator(".request-line")).to_have_text(f"POST {refused['url']}")
+    headers = request.locator(".request-headers").text_content()
+    assert "webhook-signature: (signed per attempt: not shown)" in headers
+    assert refused["secret"] not in headers and "v1," not in headers
+    sent = json.loads(request.locator(".request-body").text_content())
+    assert sent["event"] == "WEBHOOK_TEST" and sent["webhook"]["id"] == refused["id"]
+    shot(page, "failing-webhook")
+
+    # The webhook answering 500: its row says so, and the request shown is the one the receiver got.
+    page.get_by_role("link", name="← All webhooks").click()
+    page.get_by_role("link", name="Answers 500").click()
+    page.get_by_role("button", name="Send test").click()
+    row = page.locator(".delivery").first
+    expect(row.locator(".delivery-error")).to_have_text("Last error: HTTP 500", timeout=15_000)
+    row.locator(".delivery-toggle").click()
+    row.locator(".request summary").click()
+    shown = row.locator(".request-headers").text_content().splitlines()
+    got = receiver.at("/five")[0]
+    assert {line.split(":")[0].lower() for line in shown} | {"host", "content-length"} == {
+        name.lower() for name in got.headers
+    }
+    body, received = json.loads(row.locator(".request-body").text_content()), json.loads(got.body)
+    assert body.pop("webhook")["id"] == received.pop("webhook")["id"]  # the webhook as it is now: its health moved
+    assert body == received
+    assert answers_500["secret"] not in row.locator(".request").text_content()
+
+
+def test_the_chart_counts_the_last_24_hours_by_outcome(stack, page, receiver):
+    token = mint("tyrell", "eldon", "OWNER", SECRET)
+    create(stack, token, name="Charted", url=receiver.behave("/charted", status=500))
+    sign_in(page, stack, token)
+    page.get_by_role("link", name="Charted").click()
+    expect(page.locator(".chart figcaption")).to_have_text("No deliveries in the last 24 hours.")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator(".delivery .state")).to_have_text(["Dead"], timeout=15_000)
+    receiver.behave("/charted", status=200)
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator(".delivery .state")).to_have_text(["Succeeded", "Dead"], timeout=15_000)
+    page.get_by_role("button", name="Refresh").click()
+    caption = page.locator(".chart figcaption")
+    expect(caption).to_have_text("2 deliveries in the last 24 hours: 1 succeeded, 1 dead.")
+    drawing = page.locator("svg.chart-drawing")
+    expect(drawing).to_have_attribute("aria-labelledby", "chart-caption")
+    expect(drawing.locator("rect.fill-succeeded")).to_have_count(1)
+    expect(drawing.locator("rect.fill-dead")).to_have_count(1)
+    page.locator(".chart-panel").screenshot(path=SHOTS / "chart.png")
+
+
+def test_the_list_searches_and_shows_the_newest_first_and_notices_cover_nothing(stack, page, receiver):
+    token = mint("cyberdyne", "miles", "ADMIN", SECRET)
+    for name in ("Alpha orders", "Beta invoices", "Gamma orders"):
+        create(stack, token, name=name, url=receiver.url(f"/{name.split()[0].lower()}"))
+        time.sleep(0.01)  # distinct createdAt
+    sign_in(page, stack, token)
+    titles = page.locator(".card-title")
+    expect(titles).to_have_text(["Gamma orders", "Beta invoices", "Alpha orders"])
+    expect(page.locator(".list-count")).to_have_text("3 webhooks")
+    page.get_by_label("Search by name, URL, id or event").fill("orders")
+    expect(titles).to_have_text(["Gamma orders", "Alpha orders"])
+    expect(page.locator(".list-count")).to_have_text("2 of 3 webhooks")
+    page.get_by_label("Order").select_option("oldest")
+    expect(titles).to_have_text(["Alpha orders", "Gamma orders"])
+    page.get_by_label("Search by name, URL, id or event").fill("nothing like it")
+    expect(page.locator(".empty")).to_have_text("No webhook matches this search.")
+    page.get_by_label("Search by name, URL, id or event").fill("")
+    page.get_by_label("Order").select_option("newest")
+    shot(page, "list")
+
+    # A notice sits above the screen in the page's flow: whatever it says, it covers nothing.
+    page.get_by_role("link", name="Alpha orders").click()
+    page.get_by_role("button", name="Send test").click()
+    expect(page.locator("#notice")).to_contain_text("Test ping queued")
+    notice, content = page.locator("#notice").bounding_box(), page.locator("#app-view").bounding_box()
+    assert notice["y"] + notice["height"] <= content["y"]
+    assert page.evaluate("getComputedStyle(document.querySelector('.notices')).position") == "static"
+
+
+def test_the_filter_tester_answers_before_saving(stack, page, receiver):
+    token = mint("wonka", "charlie", "ADMIN", SECRET)
+    webhook = create(stack, token, name="Sweets", url=receiver.url("/sweets"))
+    requests.post(
+        f"{stack.api}/webhooks/{webhook['id']}/test", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).raise_for_status()
+    sign_in(page, stack, token)
+    page.get_by_role("link", name="New webhook").click()
+    page.get_by_label("Filter (JSON)").fill(json.dumps(FILTER))
+    page.get_by_label("Sample").select_option("type:TODO_CREATED")
+    sample = page.get_by_label("Event (a delivery body, JSON)")
+    expect(sample).to_have_value(re.compile('"event": "TODO_CREATED"'))
+    event = json.loads(sample.input_value())
+    event["currentValue"]["title"] = "later, maybe"
+    sample.fill(json.dumps(event))
+    page.get_by_role("button", name="Test the filter").click()
+    verdict = page.locator("#ft-verdict")
+    expect(verdict).to_have_text("No match: this event would not be delivered.")
+    event["currentValue"]["title"] = "urgent: restock"
+    sample.fill(json.dumps(event, indent=2))
+    page.get_by_role("button", name="Test the filter").click()
+    expect(verdict).to_have_text("Matches: this event would be delivered.")
+    shot(page, "filter-tester")
+    page.get_by_label("Filter (JSON)").fill('{"event": [{"numeric": [">", "x"]}]}')
+    page.get_by_role("button", name="Test the filter").click()
+    expect(verdict).to_contain_text("numeric bound 'x' is not a number")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator(".card")).to_have_count(1)  # testing saved nothing
+
+    # Editing: a recent delivery of the webhook as the sample.
+    page.get_by_role("link", name="Sweets").click()
+    page.get_by_role("link", name="Edit").click()
+    option = page.locator("#ft-pick option", has_text="WEBHOOK_TEST")
+    expect(option).to_have_count(1)
+    page.get_by_label("Sample").select_option(option.get_attribute("value"))
+    expect(sample).to_have_value(re.compile('"event": "WEBHOOK_TEST"'))
+    page.get_by_label("Filter (JSON)").fill('{"event": ["WEBHOOK_TEST"]}')
+    page.get_by_role("button", name="Test the filter").click()
+    expect(verdict).to_have_text("Matches: this event would be delivered.")
+
+
+def test_swagger_try_it_out_reaches_the_local_api(stack, page):
+    page.goto(f"{stack.api}/docs")
+    operation = page.locator(".opblock", has=page.locator(".opblock-summary-path", has_text=re.compile("^/health$")))
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    with page.expect_response(lambda response: response.url.endswith("/health")) as called:
+        operation.get_by_role("button", name="Execute").click()
+    assert called.value.url == f"{stack.api}/health" and called.value.status == 200
+    expect(operation.locator(".live-responses-table tr.response .response-col_status")).to_have_text("200")
+
+
+def test_each_view_passes_axe_and_ids_stay_on_one_line_at_phone_width(stack, browser, receiver, axe_source):
+    token = mint("oscorp", "norman", "ADMIN", SECRET)
+    webhook = create(stack, token, name="Goblin feed", url=receiver.behave("/goblin", status=500))
+    requests.post(
+        f"{stack.api}/webhooks/{webhook['id']}/test", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).raise_for_status()
+    settled(stack, token, webhook["id"], "dead")
+    problems: dict[str, list[str]] = {}
+    for width in (1100, 390):
+        context = browser.new_context(viewport={"width": width, "height": 860}, locale="en-US")
+        page = context.new_page()
+        try:
+            page.goto(console(stack))
+            expect(page.get_by_label("Bearer token")).to_be_visible()
+            problems[f"token-{width}"] = axe_problems(page, axe_source)
+            sign_in(page, stack, token)
+            problems[f"list-{width}"] = axe_problems(page, axe_source)
+            page.get_by_role("link", name="New webhook").click()
+            page.get_by_label("Sample").select_option("type:TODO_CREATED")
+            page.get_by_role("button", name="Test the filter").click()
+            expect(page.locator("#ft-verdict")).not_to_be_empty()
+            problems[f"form-{width}"] = axe_problems(page, axe_source)
+            page.goto(f"{console(stack)}#/w/{webhook['id']}")
+            row = page.locator(".delivery").first
+            expect(row.locator(".state")).to_have_text("Dead")
+            row.locator(".delivery-toggle").click()
+            row.locator(".request summary").click()
+            expect(page.locator(".chart figcaption")).to_contain_text("1 delivery")
+            problems[f"detail-{width}"] = axe_problems(page, axe_source)
+            page.get_by_role("button", name="Recover", exact=True).click()
+            expect(page.get_by_role("dialog")).to_be_visible()
+            problems[f"dialog-{width}"] = axe_problems(page, axe_source)
+            page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+            for code in page.locator("code.id").all():  # ids: one line each, never a character wrapped alone
+                assert len(code.evaluate("element => [...element.getClientRects()]")) == 1
+                assert code.bounding_box()["height"] < 30, code.text_content()
+            assert no_horizontal_scroll(page)
+            if width == 390:  # what a phone shows: the top, then the failed delivery
+                page.evaluate("window.scrollTo(0, 0)")
+                shot(page, "phone-390", full_page=False)
+                page.locator(".chart-panel").screenshot(path=SHOTS / "phone-390-chart.png")
+                page.evaluate("document.querySelector('.delivery').scrollIntoView()")
+                shot(page, "phone-390-delivery", full_page=False)
+        finally:
+            context.close()
+    assert {view: found for view, found in problems.items() if found} == {}
+
+
+def test_keyboard_only_sign_in_create_test_and_inspect_a_delivery(stack, page, receiver):
+    token = mint("aperture", "chell", "ADMIN", SECRET)
+    page.goto(console(stack))
+    tab_to(page, "Bearer token")
+    page.keyboard.insert_text(token)
+    tab_to(page, "Open the console")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    tab_to(page, "New webhook")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("New webhook")
+    tab_to(page, "Name")
+    page.keyboard.insert_text("Keyboard")
+    tab_to(page, "Endpoint URL")
+    page.keyboard.insert_text(receiver.url("/keys"))
+    tab_to(page, "Create webhook")
+    page.keyboard.press("Enter")
+    expect(page.locator("#secret-value")).to_be_visible()
+    tab_to(page, "I've stored it, hide it")
+    page.keyboard.press("Enter")
+    tab_to(page, "Send test")
+    page.keyboard.press("Enter")
+    receiver.wait_for("/keys", timeout=10)
+    expect(page.locator(".delivery .state")).to_have_text("Succeeded", timeout=10_000)
+    for _ in range(40):  # on to the delivery's row: a button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('delivery-toggle')"):
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator(".attempt-number")).to_have_text("Run 1 · Attempt 1")
+    tab_to(page, "The request we send")
+    page.keyboard.press("Enter")
+    expect(page.locator(".request-body")).to_be_visible()
+    tab_to(page, "Recover")
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_contain_text("nothing to recover")

@@ -353,3 +353,18 @@ def test_who_may_not_write_learns_nothing_from_the_url_check(api, company):
         status, body = api("PATCH", f"/webhooks/{webhook_id}", {"url": "http://10.0.0.1/"}, token=member)
         assert status == 403 and "10.0.0.1" not in body["message"]
     assert api("PATCH", "/webhooks/wh_000000000000000000000000", {"url": "http://10.0.0.1/"})[0] == 404
+
+
+def test_try_it_out_calls_the_api_where_the_docs_are_served(handlers):
+    """Swagger UI sends "Try it out" to the document's server: the stage's prefix on AWS's own URL, none locally."""
+    from devstack.apigateway import proxy_event
+    from devstack.lambdas import LambdaContext
+
+    def servers(event):
+        answer = handlers["api"](event, LambdaContext("ApiFunction"))
+        return [server["url"] for server in json.loads(answer["body"])["servers"]]
+
+    local = proxy_event("GET", "/docs?format=json", {}, b"", "local")
+    on_aws = {**local, "requestContext": {**local["requestContext"], "path": "/Prod/docs", "stage": "Prod"}}
+    assert servers(local) == ["/"]
+    assert servers(on_aws) == ["/Prod"]

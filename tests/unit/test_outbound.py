@@ -7,7 +7,13 @@ resolves IP literals locally and never connects.
 
 import ipaddress
 import re
+import socket
+import ssl
+import struct
+import subprocess
 import threading
+import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -275,6 +281,7 @@ def test_adapter_alone_never_connects_to_hostile_urls(url, refusal, why):
         assert result.error.startswith("refused: ") and refusal in result.error, result.error
     else:
         assert result.error.startswith("refused") or result.error in {
+            "DNS: no such host",  # a name the URL parsers disagree on, as urllib3 reads it: no such host
             "connection error: InvalidURL",
             "connection error: InvalidSchema",
             "connection error: MissingSchema",
@@ -451,3 +458,118 @@ def test_a_hanging_resolver_for_one_host_does_not_starve_lookups_of_others(monke
         assert resolve_public("127.0.0.1", 443, HTTP_LOOPBACK, timeout=10) == "127.0.0.1"
     finally:
         release.set()
+
+
+# --- what a failed POST says: refused, DNS, TLS, reset, timeout, against real loopback sockets ---
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on: bound and closed again, so a connect is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def raw_server(answer):
+    """A TCP server on loopback that hands each accepted connection to answer(connection)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                answer(connection)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.shutdown(socket.SHUT_RDWR)  # a blocked accept() returns
+        listener.close()
+        thread.join(timeout=5)
+
+
+def _read_request(connection):
+    received = b""
+    while not received.endswith(BODY):  # headers and body may come in separate segments
+        received += connection.recv(65536) or BODY
+
+
+def _reset(connection):
+    _read_request(connection)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close: RST, not FIN
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A TLS handshake with a certificate no one vouches for (made by openssl for 127.0.0.1)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def handshake(connection):
+        try:
+            with context.wrap_socket(connection, server_side=True):
+                pass
+        except (ssl.SSLError, OSError):
+            pass  # the client refuses the certificate: what the test wants
+
+    return handshake
+
+
+def test_a_closed_port_reads_connection_refused(closed_port):
+    result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{closed_port}/", BODY, HEADERS, 5)
+    assert (result.status, result.error) == (None, "connection refused")
+
+
+def test_a_reset_connection_reads_reset():
+    with raw_server(_reset) as port:
+        result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{port}/", BODY, HEADERS, 5)
+    assert (result.status, result.error) == (None, "reset")
+
+
+def test_a_server_closing_without_an_answer_reads_so():
+    with raw_server(_read_request) as port:
+        result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{port}/", BODY, HEADERS, 5)
+    assert (result.status, result.error) == (None, "closed without a response")
+
+
+def test_a_self_signed_certificate_reads_tls_certificate(self_signed):
+    with raw_server(self_signed) as port:
+        result = post(pinned_session(HTTP_LOOPBACK), f"https://127.0.0.1:{port}/", BODY, HEADERS, 5)
+    assert (result.status, result.error) == (None, "TLS: certificate self-signed certificate")
+
+
+def test_plain_http_on_an_https_url_reads_tls():
+    with raw_server(lambda connection: connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")) as port:
+        result = post(pinned_session(HTTP_LOOPBACK), f"https://127.0.0.1:{port}/", BODY, HEADERS, 5)
+    assert result.status is None and result.error.startswith("TLS: "), result.error
+
+
+def test_a_host_that_no_longer_resolves_reads_dns_no_such_host():
+    """`.invalid` never resolves (RFC 6761): as a saved webhook's host that was deleted from DNS."""
+    result = post(pinned_session(HTTP_LOOPBACK), "http://no-such-host.invalid/", BODY, HEADERS, 5)
+    assert (result.status, result.error) == (None, "DNS: no such host")
+
+
+def test_a_silent_server_reads_timeout_after_the_limit():
+    with raw_server(lambda connection: time.sleep(1.5)) as port:
+        result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{port}/", BODY, HEADERS, 0.5)
+    assert (result.status, result.error) == (None, "timeout after 0.5 s")

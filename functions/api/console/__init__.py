@@ -20,12 +20,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 HERE = Path(__file__).parent
 PAGE = "index.html"
-ASSETS = {
-    "app.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
-}
+# The page's ES modules (main.js imports the others), and its style sheet.
+MODULES = (
+    *("main.js", "dom.js", "notices.js", "session.js", "views.js"),
+    *("list.js", "form.js", "detail.js", "deliveries.js", "chart.js"),
+)
+ASSETS = {**dict.fromkeys(MODULES, "text/javascript; charset=utf-8"), "style.css": "text/css; charset=utf-8"}
 HEADERS = {
-    # Same-origin scripts, styles and API calls only; nothing inline, no plug-ins, no forms posting elsewhere.
+    # Same-origin scripts (module scripts and their imports too), styles and API calls only; nothing inline,
+    # no plug-ins, no forms posting elsewhere.
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
         "base-uri 'none'; form-action 'none'"
@@ -82,7 +85,7 @@ def console_router(frame_ancestors: str) -> Router:
     @router.get("/console", include_in_schema=False)
     def console_page():  # no return annotation: the resolver would validate a Response as a model
         path = router.current_event.path
-        if path.endswith("/"):  # the page's relative links (console/app.js, webhooks) need /console
+        if path.endswith("/"):  # the page's relative links (console/main.js, webhooks) need /console
             location = "../" * (len(path) - len(path.rstrip("/"))) + "console"
             return Response(status_code=HTTPStatus.PERMANENT_REDIRECT, headers={"Location": location})
         return _file(PAGE, "text/html; charset=utf-8")

@@ -27,6 +27,7 @@ from bluehooks.models import (
     Recovery,
     StoredWebhook,
 )
+from bluehooks.payload import sent_request
 from bluehooks.producer import NotQueued, Producer, outgoing
 from bluehooks.rules.outcome import queued
 from bluehooks.scope import not_redeliverable, readable, unsubscribed
@@ -71,7 +72,10 @@ class DeliveryService:
 
     def get(self, caller: Caller, webhook_id: str, delivery_id: str) -> Delivery:
         webhook = self.webhooks.visible(caller, webhook_id)
-        return Delivery.model_validate(self._logged(caller, webhook, delivery_id).model_dump())
+        logged = self._logged(caller, webhook, delivery_id)
+        shown = Delivery.model_validate(logged.model_dump())
+        shown.request = sent_request(logged.payload, webhook.public(), logged.deliveryId, logged.payloadKey is None)
+        return shown
 
     def send_test(self, caller: Caller, webhook_id: str, event_type: str | None = None) -> DeliverySummary:
         """Queue a test delivery to this webhook alone: a WEBHOOK_TEST ping (whatever events it subscribes to),

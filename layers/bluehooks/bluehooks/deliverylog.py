@@ -23,6 +23,7 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
+from pydantic import model_validator
 
 from bluehooks import jsonlimits
 from bluehooks.claimcheck import head
@@ -61,6 +62,13 @@ class LoggedDelivery(Delivery):
 
     def summary(self) -> DeliverySummary:
         return DeliverySummary.model_validate(self.model_dump(include=set(DeliverySummary.model_fields)))
+
+    @model_validator(mode="after")
+    def _last_error(self) -> "LoggedDelivery":
+        last = self.attempts[-1] if self.attempts else None
+        if last and not (last.statusCode and 200 <= last.statusCode < 300):
+            self.lastError = last.error or (f"HTTP {last.statusCode}" if last.statusCode else None)
+        return self
 
 
 def partition(company_id: str, webhook_id: str) -> str:

@@ -361,10 +361,24 @@ class DeliverySummary(Model):
     updatedAt: str
     attemptCount: int
     nextRetryAt: str | None = None
+    lastError: str | None = Field(
+        default=None, description="What the last attempt met when it failed: an HTTP status or a transport error."
+    )
+
+
+class SentRequest(Model):
+    """The POST an attempt makes, as the log can show it: signatures, secrets and custom header values left out."""
+
+    method: Literal["POST"] = "POST"
+    url: str
+    headers: dict[str, str] = Field(description="Each header's value, or what stands in for a hidden one.")
+    body: dict[str, Any] = Field(description="The JSON body, with the webhook as it is now.")
+    bodyComplete: bool = Field(description="false: a large payload kept in S3, of which the log shows the head only.")
 
 
 class Delivery(DeliverySummary):
     attempts: list[DeliveryAttempt]
+    request: SentRequest | None = Field(default=None, description="What is POSTed for it (GET of one delivery only).")
 
 
 class DeliveryPage(Model):

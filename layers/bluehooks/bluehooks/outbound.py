@@ -10,10 +10,11 @@ expires, so a receiver trickling one byte at a time fails at the deadline like a
 """
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
-from http.client import HTTPException
+from http.client import BadStatusLine, HTTPException, RemoteDisconnected
 
 import requests
 import urllib3
@@ -193,7 +194,7 @@ def post(session: requests.Session, url: str, body: bytes, headers: dict[str, st
                 url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
             )
         except TargetRefused as exc:
-            return HttpResult(status=None, duration_ms=elapsed(), error=f"refused: {exc}")
+            return HttpResult(status=None, duration_ms=elapsed(), error=_refusal(exc))
         except TRANSPORT_ERRORS as exc:
             return HttpResult(status=None, duration_ms=elapsed(), error=_describe(exc, deadline))
         with response:
@@ -215,7 +216,49 @@ def _excerpt(response: requests.Response) -> tuple[str, Exception | None]:
     return data.decode("utf-8", "replace"), None
 
 
+def _refusal(exc: TargetRefused) -> str:
+    if isinstance(exc.__cause__, socket.gaierror):  # the host stopped resolving since the webhook was saved
+        return "DNS: no such host"
+    return f"refused: {exc}"
+
+
 def _describe(exc: BaseException, deadline: Deadline) -> str:
-    if deadline.expired or isinstance(exc, requests.Timeout | TimeoutError | urllib3.exceptions.TimeoutError):
+    """What went wrong, in the words an endpoint's owner can act on: refused, DNS, TLS, timeout, reset."""
+    if deadline.expired:
+        return f"timeout after {deadline.seconds:g} s"
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS: certificate {cause.verify_message or 'not trusted'}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS: {(cause.reason or 'handshake failed').replace('_', ' ').lower()}"
+        for kind, words in _SPECIFIC:
+            if isinstance(cause, kind):
+                return words
+    if any(isinstance(cause, _TIMEOUTS) for cause in causes):
         return f"timeout after {deadline.seconds:g} s"
     return f"connection error: {type(exc).__name__}"
+
+
+_TIMEOUTS = (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError)
+# Checked in order: a refused connect is also a urllib3 NewConnectionError (a TimeoutError subclass).
+_SPECIFIC: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (RemoteDisconnected, "closed without a response"),
+    ((ConnectionResetError, ConnectionAbortedError, BrokenPipeError), "reset"),
+    (BadStatusLine, "not an HTTP response"),
+    (socket.gaierror, "DNS: no such host"),
+)
+
+
+def _causes(exc: BaseException):
+    """exc and what it wraps: requests and urllib3 keep the cause in args, .reason or __cause__."""
+    seen, todo = set(), [exc]
+    while todo:
+        cause = todo.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        wrapped = [getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args]
+        todo.extend(item for item in wrapped if isinstance(item, BaseException))
