@@ -31,7 +31,7 @@ def sent_request(payload: dict[str, Any], webhook: Webhook, delivery_id: str, co
         "webhook-timestamp": "(the attempt's time, in seconds)",
         "webhook-signature": SIGNED,
     }
-    # Custom headers (issue 20 item 2), when the webhook has some: their names only, like GET /webhooks/{id}.
-    headers.update((name, "(hidden: write-only)") for name in webhook.model_dump().get("headers") or ())
+    # Custom headers: their names only, like GET /webhooks/{id}.
+    headers.update((name, "(hidden: write-only)") for name in webhook.headers)
     body = json.loads(delivery_body(payload, webhook))
     return SentRequest(url=webhook.url, headers=headers, body=body, bodyComplete=complete)
