@@ -117,13 +117,14 @@ def measure(running: Running, receiver: Receiver, webhooks: int) -> Usage:
         quiet(running)
     if len(arrived) < webhooks * (EVENTS + 1):
         raise RuntimeError(f"only {len(arrived) - webhooks} of {webhooks * EVENTS} deliveries arrived")
+    calls = difference(calls_before, running.emulator.calls())  # before the bench's own scans below
     sampled = sum(map(sampled_traces, invocations.started_since(invoked_at).values()))
     tracing = running.stack.parameter("EventTracing")
     sizes = largest_items(running)
     return Usage(
         webhooks,
         EVENTS,
-        difference(calls_before, running.emulator.calls()),
+        calls,
         invocations.since(invoked_before),
         logs.count,
         time.monotonic() - started,
@@ -389,20 +390,20 @@ def price_table(usages: list[Usage]) -> str:
             per_million = quantity * dollars / per * 1e6
             total += per_million
             price = f"${_money(dollars)} per {_amount(per) or unit}"
-            lines.append(f"  {what:26} {quantity:10.3f} {unit:11} × {price:22} = {per_million:7.2f}")
+            lines.append(f"  {what:30} {quantity:10.3f} {unit:11} × {price:22} = {per_million:7.2f}")
         floor = sum(PRICE[k][0] * n for k, n in (("event", 1), ("api destination", usage.webhooks)))
         lines.append(
-            f"  {'total':26} {'':47}   {total:7.2f}   floor: API destinations, 1 event × $1.00 + "
+            f"  {'total':30} {'':47}   {total:7.2f}   floor: API destinations, 1 event × $1.00 + "
             f"{usage.webhooks} × $0.20 = {floor:.2f}, ratio {total / floor:.1f}x"
         )
         assumed = f"total at {AWS_SECONDS * 1000:.0f} ms per invocation (assumed on AWS)"
-        lines.append(f"  {assumed:74}   {_at_aws_duration(usage, total):7.2f}")
+        lines.append(f"  {assumed:78}   {_at_aws_duration(usage, total):7.2f}")
         if usage.tracing != "Active":
             traced = usage.traces_if_active / usage.events * PRICE["trace"][0] / PRICE["trace"][1] * 1e6
             invoked = sum(row["invocations"] for row in usage.invoked.values()) / usage.events
             active = f"with EventTracing=Active: {usage.traces_if_active / usage.events:.3f} traces per event"
-            lines.append(f"  {active:74} + {traced:7.2f}  (Lambda's sampling, at this run's rate;")
-            lines.append(f"  {'':74}   {'':7}  below 1 invocation/s per function every one: + {invoked * 5:.2f})")
+            lines.append(f"  {active:78} + {traced:7.2f}  (Lambda's sampling, at this run's rate;")
+            lines.append(f"  {'':78}   {'':7}  below 1 invocation/s per function every one: + {invoked * 5:.2f})")
     return "\n".join(lines)
 
 
