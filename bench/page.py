@@ -53,6 +53,8 @@ class Sections:
             marker = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.DOTALL)
             if not marker.search(text):
                 raise SystemExit(f"{page.name} has no <!-- bench:{name} --> … <!-- /bench:{name} --> block")
+            # A function's metric lines (EMF) reach stdout when a section turns metrics on: not the bench's.
+            output = "\n".join(line for line in output.splitlines() if not line.startswith('{"_aws"'))
             heading = f"`python -m bench {name}`, {time.strftime('%Y-%m-%d')}" + (f" ({settings})" if settings else "")
             block = f"{heading}:\n\n```text\n{output.rstrip()}\n```\n"
             text = marker.sub(lambda found, block=block: found.group(1) + block + found.group(2), text)
