@@ -15,11 +15,13 @@
 - coldstart: each function's init beside a bare boto3 init, in fresh interpreters (bench/coldstart.py).
 
 `python -m bench fanout` runs one section (signing, filters, coldstart, delivery, fanout, cost, engine); no
-argument runs all.
+argument runs all; `--page` writes each section's tables into docs/benchmarks.md (bench/page.py), as
+`make bench` does.
 The stack runs with a 2 s delivery deadline and retries an hour apart, so that the benches' own
 failed attempts do not come back while they measure.
 """
 
+import argparse
 import json
 import os
 import statistics
@@ -38,6 +40,7 @@ import requests
 from bench.coldstart import coldstart
 from bench.cost import cost
 from bench.engine import engine
+from bench.page import PAGE, Sections
 from devstack.stack import Running, Settings
 from devstack.token import mint
 from devtools.receiver import Receiver, free_port
@@ -46,6 +49,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
 BURST = int(os.environ.get("BENCH_BURST", "200"))
 FANOUT_SIZES = [int(size) for size in os.environ.get("BENCH_FANOUT_SIZES", "1,100,1000,10000").split(",")]
 FANOUT_FILTER = {"project": {"id": ["p1"]}, "currentValue": {"title": [{"prefix": "x"}]}}  # the events match it
+SECTIONS = ("signing", "filters", "coldstart", "delivery", "fanout", "cost", "engine")
 
 
 def percentiles(samples: list[float]) -> str:
@@ -89,6 +93,7 @@ def event_to_receiver(running: Running, receiver: Receiver, events) -> None:
         latencies.append(receiver.wait_for("/bench", before + 1)[-1].at - started)
 
     body = receiver.at("/bench")[-1].body
+    hops = aws_hops(events, body)
     floor = []
     with requests.Session() as session:
         for _ in range(ROUNDS):
@@ -98,6 +103,8 @@ def event_to_receiver(running: Running, receiver: Receiver, events) -> None:
     ratio = statistics.median(latencies) / statistics.median(floor)
     print(f"event → receiver ({ROUNDS} events)   {percentiles(latencies)}")
     print(f"floor: direct POST              {percentiles(floor)}   ratio {ratio:.1f}x")
+    ratio = statistics.median(latencies) / statistics.median(hops)
+    print(f"floor: PutEvents + SendMessage  {percentiles(hops)}   ratio {ratio:.1f}x")
 
     before = len(receiver.at("/bench"))
     started = time.time()
@@ -106,6 +113,24 @@ def event_to_receiver(running: Running, receiver: Receiver, events) -> None:
     arrived = receiver.wait_for("/bench", before + BURST, timeout=120)
     elapsed = arrived[-1].at - started
     print(f"burst of {BURST} events            all delivered in {elapsed:5.2f} s = {BURST / elapsed:6.1f} events/s")
+
+
+def aws_hops(events, body: bytes) -> list[float]:
+    """The AWS calls an event must make at the least, made directly: one PutEvents (a source no rule
+    matches, so nothing follows it) and one SendMessage of the delivery's body, each round trip timed."""
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="bench-floor")["QueueUrl"]
+    entry = {"Source": "bench.floor", "DetailType": "FLOOR", "EventBusName": "blue-events", "Detail": "{}"}
+    hops = []
+    try:
+        for _ in range(ROUNDS):
+            started = time.time()
+            events.put_events(Entries=[entry])
+            sqs.send_message(QueueUrl=queue, MessageBody=body.decode())
+            hops.append(time.time() - started)
+    finally:
+        sqs.delete_queue(QueueUrl=queue)
+    return hops
 
 
 def signing() -> None:
@@ -233,7 +258,24 @@ def timed(call) -> float:
     return time.perf_counter() - started
 
 
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Latency, throughput, cost and cold start of the local stack, each beside its floor.",
+    )
+    parser.add_argument("sections", nargs="*", metavar="section", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--page", action="store_true", help=f"write each section's tables into {PAGE.name}")
+    parsed = parser.parse_args(argv)
+    unknown = [name for name in parsed.sections if name not in SECTIONS]
+    if unknown:
+        parser.error(f"no section {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    parsed.sections = parsed.sections or list(SECTIONS)
+    return parsed
+
+
 def main() -> None:
+    parsed = arguments(sys.argv[1:])
+    sections, page = parsed.sections, Sections()
     warnings.filterwarnings("ignore")
     import logging
 
@@ -241,28 +283,36 @@ def main() -> None:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the handlers it loads would print EMF lines
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # kept_short purges often
-    sections = sys.argv[1:] or ["signing", "filters", "coldstart", "delivery", "fanout", "cost", "engine"]
     os.environ.setdefault("DELIVERY_TIMEOUT_SECONDS", "2")
     os.environ.setdefault("RETRY_SCHEDULE", "0,3600,3600")
-    if "signing" in sections:
-        signing()
-    if "filters" in sections:  # pure CPU, before the stack starts
-        from bench.filters import filters_bench
+    from bench.filters import filters_bench
 
-        filters_bench()
-    if "coldstart" in sections:  # before the stack starts: its pollers would share the CPU
-        coldstart()
+    # Pure CPU first; coldstart before the stack starts, whose pollers would share the CPU.
+    for name, run in (("signing", signing), ("filters", filters_bench), ("coldstart", coldstart)):
+        if name in sections:
+            with page.section(name):
+                run()
+    if set(sections) & {"delivery", "fanout", "cost", "engine"}:
+        on_the_stack(sections, page)
+    if parsed.page:
+        page.write()
+        print(f"wrote {', '.join(page.outputs)} into {PAGE}")
+
+
+def on_the_stack(sections: list[str], page: Sections) -> None:
     running = Running(Settings.from_env({**os.environ, "API_PORT": str(free_port()), "AWS_PORT": str(free_port())}))
     receiver = Receiver()
+    runs = {
+        "delivery": lambda: event_to_receiver(running, receiver, boto3.client("events")),
+        "fanout": lambda: fanout(running),
+        "cost": lambda: cost(running),  # before engine, whose hanging endpoint keeps the stack busy
+        "engine": lambda: engine(running),
+    }
     try:
-        if "delivery" in sections:
-            event_to_receiver(running, receiver, boto3.client("events"))
-        if "fanout" in sections:
-            fanout(running)
-        if "cost" in sections:  # before engine, whose hanging endpoint keeps the stack busy
-            cost(running)
-        if "engine" in sections:
-            engine(running)
+        for name, run in runs.items():
+            if name in sections:
+                with page.section(name):
+                    run()
     finally:
         receiver.close()
         running.stop()

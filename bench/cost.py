@@ -33,8 +33,10 @@ MEMORY_GB = 256 / 1024  # template.yaml Globals MemorySize
 # Local durations are upper bounds (the emulator takes ~13 ms a call; all shares 2 cores): the
 # table also prices each invocation at this assumed AWS duration.
 AWS_SECONDS = 0.05
-PLATFORM_LOG_BYTES = 300  # Lambda's START, END and REPORT lines per invocation (estimate)
-XRAY_SAMPLED = 0.05  # the default sampling rule beyond its 1 trace/s reservoir
+PLATFORM_LOG_BYTES = 300  # Lambda's START, END and REPORT lines per invocation (estimate), INFO to Lambda
+# Lambda's sampling with Tracing Active, per function (not configurable): the first invocation of each
+# second (the reservoir), then this share of the others.
+XRAY_RESERVOIR, XRAY_RATE = 1, 0.05
 # us-east-1 list prices (looked up 2026; free tiers ignored): dollars per so many units.
 PRICE = {
     "event": (1.00, 1e6),  # EventBridge custom event (each 64 KB chunk)
@@ -64,6 +66,11 @@ class Usage:
     seconds: float
     indexes: dict[str, int]  # table → global secondary indexes, each written again with the item
     item_bytes: dict[str, int]  # table → its largest item, by DynamoDB's rules, sizing a write's units
+    index_bytes: dict[str, int]  # table → its largest index entry (what a projection keeps), likewise
+    traces: float  # X-Ray traces Lambda would record, as the stack's EventTracing has it
+    traces_if_active: float  # and with EventTracing=Active
+    tracing: str
+    platform_log_bytes: int  # per invocation, as the functions' SystemLogLevel keeps them
 
     def billed(self, service: str = "", actions: set[str] | None = None) -> list[dict]:
         """The rows AWS bills per event (no tap queue, no empty receive), of `service` and `actions` if given."""
@@ -103,22 +110,49 @@ def measure(running: Running, receiver: Receiver, webhooks: int) -> Usage:
     receiver.wait_for(path, webhooks, timeout=60)
     quiet(running)
     calls_before, invoked_before, started = running.emulator.calls(), invocations.snapshot(), time.monotonic()
+    invoked_at = time.monotonic()
     with LogBytes() as logs:
         put_events(events, company, EVENTS)
         arrived = receiver.wait_for(path, webhooks * (EVENTS + 1), timeout=600)
         quiet(running)
     if len(arrived) < webhooks * (EVENTS + 1):
         raise RuntimeError(f"only {len(arrived) - webhooks} of {webhooks * EVENTS} deliveries arrived")
+    calls = difference(calls_before, running.emulator.calls())  # before the bench's own scans below
+    sampled = sum(map(sampled_traces, invocations.started_since(invoked_at).values()))
+    tracing = running.stack.parameter("EventTracing")
+    sizes = largest_items(running)
     return Usage(
         webhooks,
         EVENTS,
-        difference(calls_before, running.emulator.calls()),
+        calls,
         invocations.since(invoked_before),
         logs.count,
         time.monotonic() - started,
         global_indexes(running),
-        largest_items(running),
+        {table: size for table, (size, _) in sizes.items()},
+        {table: index for table, (_, index) in sizes.items()},
+        # Disabled and PassThrough: the bench's PutEvents carries no trace header, so nothing is traced.
+        sampled if tracing == "Active" else 0,
+        sampled,
+        tracing,
+        platform_log_bytes(running),
     )
+
+
+def sampled_traces(starts: list[float]) -> float:
+    """The traces one function's invocations make as Lambda samples them (expected): in each second,
+    the reservoir's first invocations, then XRAY_RATE of the rest. Every invocation of an SQS or
+    EventBridge source starts a trace of its own (a producer's is linked, not continued)."""
+    per_second: dict[int, int] = {}
+    for at in starts:
+        per_second[int(at)] = per_second.get(int(at), 0) + 1
+    return sum(min(n, XRAY_RESERVOIR) + XRAY_RATE * max(0, n - XRAY_RESERVOIR) for n in per_second.values())
+
+
+def platform_log_bytes(running: Running) -> int:
+    """Lambda's START, END and REPORT lines are INFO: a SystemLogLevel of WARN drops them."""
+    logging_config = running.stack.template["Globals"]["Function"].get("LoggingConfig", {})
+    return 0 if logging_config.get("SystemLogLevel", "INFO") == "WARN" else PLATFORM_LOG_BYTES
 
 
 def global_indexes(running: Running) -> dict[str, int]:
@@ -130,14 +164,31 @@ def global_indexes(running: Running) -> dict[str, int]:
     }
 
 
-def largest_items(running: Running) -> dict[str, int]:
-    """Each table's largest item (of the first 200): every write is billed on the item's whole size."""
+def largest_items(running: Running) -> dict[str, tuple[int, int]]:
+    """Each table's largest item (of the first 200), and its largest index entry: every write is billed
+    on the item's whole size, and on the entry's for each index it writes."""
     dynamodb, sizes = boto3.client("dynamodb"), {}
     for logical_id, resource in running.stack.template["Resources"].items():
         if resource["Type"] == "AWS::DynamoDB::Table":
-            table = running.stack.ref(logical_id)
-            sizes[table] = max(map(item_size, dynamodb.scan(TableName=table, Limit=200)["Items"]), default=0)
+            table, properties = running.stack.ref(logical_id), running.stack.resolve(resource["Properties"])
+            items = dynamodb.scan(TableName=table, Limit=200)["Items"]
+            entries = [
+                index_entry(item, properties, index)
+                for item in items
+                for index in properties.get("GlobalSecondaryIndexes", [])
+            ]
+            sizes[table] = (max(map(item_size, items), default=0), max(map(item_size, entries), default=0))
     return sizes
+
+
+def index_entry(item: dict, table: dict, index: dict) -> dict:
+    """What an index keeps of an item: the table's and the index's keys, and what it projects."""
+    projection = index["Projection"]
+    if projection["ProjectionType"] == "ALL":
+        return item
+    keys = {key["AttributeName"] for key in table["KeySchema"] + index["KeySchema"]}
+    kept = keys | set(projection.get("NonKeyAttributes", []))
+    return {name: value for name, value in item.items() if name in kept}
 
 
 def item_size(item: dict) -> int:
@@ -302,8 +353,8 @@ def charges(usage: Usage) -> list[tuple[str, float, str, str]]:
             "WRU",
         ),
         ("KMS", sum(r["count"] for r in by("kms")), "requests", "kms request"),
-        ("CloudWatch Logs", usage.log_bytes + PLATFORM_LOG_BYTES * invoked, "bytes", "log byte"),
-        (f"X-Ray ({XRAY_SAMPLED:.0%} of invocations)", invoked * XRAY_SAMPLED, "traces", "trace"),
+        ("CloudWatch Logs", usage.log_bytes + usage.platform_log_bytes * invoked, "bytes", "log byte"),
+        (f"X-Ray (EventTracing={usage.tracing})", usage.traces, "traces", "trace"),
     ]
     return [(what, quantity / usage.events, unit, price) for what, quantity, unit, price in quantities]
 
@@ -320,11 +371,13 @@ def _read_units(row: dict) -> float:
 
 
 def _write_units(row: dict, usage: Usage) -> float:
-    """1 KB per unit of the table's largest item, for each item written; doubled in a transaction, and
-    again for each global index projecting the item (ours project ALL)."""
+    """1 KB per unit of the table's largest item, for each item written, and of its largest index entry for
+    each global index; doubled in a transaction. An upper bound: DynamoDB writes an index entry again only
+    when an attribute it keeps changed, and our items are written once per delivery when it goes well."""
     size = usage.item_bytes.get(row["resource"]) or row["bytes_in"] / row["items"]  # several tables: the request
-    units = row["items"] * max(1, math.ceil(size / 1024))
-    return units * (2 if row["action"].startswith("Transact") else 1) * (1 + usage.indexes.get(row["resource"], 0))
+    entry = usage.index_bytes.get(row["resource"], 0)
+    units = max(1, math.ceil(size / 1024)) + usage.indexes.get(row["resource"], 0) * max(1, math.ceil(entry / 1024))
+    return row["items"] * units * (2 if row["action"].startswith("Transact") else 1)
 
 
 def price_table(usages: list[Usage]) -> str:
@@ -337,14 +390,20 @@ def price_table(usages: list[Usage]) -> str:
             per_million = quantity * dollars / per * 1e6
             total += per_million
             price = f"${_money(dollars)} per {_amount(per) or unit}"
-            lines.append(f"  {what:26} {quantity:10.3f} {unit:11} × {price:22} = {per_million:7.2f}")
+            lines.append(f"  {what:30} {quantity:10.3f} {unit:11} × {price:22} = {per_million:7.2f}")
         floor = sum(PRICE[k][0] * n for k, n in (("event", 1), ("api destination", usage.webhooks)))
         lines.append(
-            f"  {'total':26} {'':47}   {total:7.2f}   floor: API destinations, 1 event × $1.00 + "
+            f"  {'total':30} {'':47}   {total:7.2f}   floor: API destinations, 1 event × $1.00 + "
             f"{usage.webhooks} × $0.20 = {floor:.2f}, ratio {total / floor:.1f}x"
         )
         assumed = f"total at {AWS_SECONDS * 1000:.0f} ms per invocation (assumed on AWS)"
-        lines.append(f"  {assumed:74}   {_at_aws_duration(usage, total):7.2f}")
+        lines.append(f"  {assumed:78}   {_at_aws_duration(usage, total):7.2f}")
+        if usage.tracing != "Active":
+            traced = usage.traces_if_active / usage.events * PRICE["trace"][0] / PRICE["trace"][1] * 1e6
+            invoked = sum(row["invocations"] for row in usage.invoked.values()) / usage.events
+            active = f"with EventTracing=Active: {usage.traces_if_active / usage.events:.3f} traces per event"
+            lines.append(f"  {active:78} + {traced:7.2f}  (Lambda's sampling, at this run's rate;")
+            lines.append(f"  {'':78}   {'':7}  below 1 invocation/s per function every one: + {invoked * 5:.2f})")
     return "\n".join(lines)
 
 

@@ -63,14 +63,17 @@ def root_of(handler: Callable) -> Any:
 
 class Invocations:
     """Every invocation of this process's functions, by function: count, errors, and seconds run
-    (what Lambda bills as duration). A counter shared by all pools, so that a bench can diff it."""
+    (what Lambda bills as duration), and when each started (what X-Ray's sampling goes by). A counter
+    shared by all pools, so that a bench can diff it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counts: dict[str, dict[str, float]] = {}
+        self.starts: dict[str, list[float]] = {}  # time.monotonic()
 
     def add(self, function: str, seconds: float, failed: bool) -> None:
         with self.lock:
+            self.starts.setdefault(function, []).append(time.monotonic() - seconds)
             row = self.counts.setdefault(function, {"invocations": 0, "errors": 0, "seconds": 0.0})
             row["invocations"] += 1
             row["errors"] += failed
@@ -79,6 +82,11 @@ class Invocations:
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self.lock:
             return {function: dict(row) for function, row in self.counts.items()}
+
+    def started_since(self, moment: float) -> dict[str, list[float]]:
+        """Each function's invocations that started at `moment` (time.monotonic()) or later: when."""
+        with self.lock:
+            return {function: [at for at in starts if at >= moment] for function, starts in self.starts.items()}
 
     def since(self, before: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         """What each function invoked since `before` (a snapshot) did: only those invoked."""

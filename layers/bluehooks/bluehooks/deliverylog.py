@@ -1,7 +1,7 @@
 """The delivery log in DynamoDB: one item per delivery, one write per attempt.
 
   pk = <company>#<webhook>   sk = <deliveryId>   the delivery: state, attempts, payload, run
-  GSI ByCreated: pk, createdAt                   newest first, ?since=
+  GSI ByCreated: pk, createdAt (+ state, event)  newest first, ?since=, the filters; the items by key
 
 An attempt appends itself to the item and sets the state in one UpdateItem. The payload is
 kept (zlib-compressed; one too large for an item in S3, by its key: bluehooks.claimcheck) so
@@ -213,7 +213,7 @@ class DeliveryLog:
         found: list[LoggedDelivery] = []
         for _ in range(READ_PAGES):
             page = self.table.query(**query)
-            found += [_from_item(item) for item in page["Items"]]
+            found += [_from_item(item) for item in self._items(page["Items"])]
             last = page.get("LastEvaluatedKey")
             if len(found) >= limit:
                 more = len(found) > limit or last is not None
@@ -222,6 +222,16 @@ class DeliveryLog:
                 return found, None
             query["ExclusiveStartKey"] = last
         return found, _encode_cursor(last)
+
+    def _items(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of these index entries, in their order: the index projects only what a query filters
+        on, so that a write which changes nothing else (most) is not written to it again."""
+        wanted, items = [{"pk": key["pk"], "sk": key["sk"]} for key in keys], {}
+        while wanted:
+            answer = self.table.meta.client.batch_get_item(RequestItems={self.table.name: {"Keys": wanted[:100]}})
+            items |= {item["sk"]: item for item in answer["Responses"].get(self.table.name, [])}
+            wanted = answer["UnprocessedKeys"].get(self.table.name, {}).get("Keys", []) + wanted[100:]
+        return [items[key["sk"]] for key in keys if key["sk"] in items]  # one expired since: left out
 
 
 def _item_full(exc: ClientError) -> bool:
