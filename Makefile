@@ -89,12 +89,15 @@ replay-fanout-dlq: $(VENV)/.installed  ## put FanoutDLQ's events back on the bus
 
 build: template
 
+# The first install is silent for a minute or so (pip --quiet): say so before it starts.
 $(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt layers/bluehooks/pyproject.toml
+	@echo "Installing the pinned dependencies into $(VENV) (once; about a minute)…"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
+	@echo "Installing the SAM CLI and cfn-lint into $(SAM_VENV) (once; about a minute)…"
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_BIN)/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@

@@ -2,8 +2,12 @@
 host's bus), with its JWT secret. `make token` (devtools.token) prints one."""
 
 import time
+import warnings
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+DEFAULT_JWT_SECRET = "local-dev-secret"  # noqa: S105 - DESIGN: the local default, announced
 
 
 def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | None = None, ttl: int = 3600) -> str:
@@ -12,3 +16,10 @@ def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | N
     if projects:
         claims["projects"] = projects
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def quiet_local_default(secret: str) -> None:
+    """DESIGN fixes the local default key, 16 bytes: PyJWT would warn on every token signed or checked with it.
+    A process that uses that key says so once (its ready line); a key someone configured still gets the warning."""
+    if secret == DEFAULT_JWT_SECRET:
+        warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
