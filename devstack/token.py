@@ -10,9 +10,18 @@ from jwt.warnings import InsecureKeyLengthWarning
 DEFAULT_JWT_SECRET = "local-dev-secret"  # noqa: S105 - DESIGN: the local default, announced
 
 
-def mint(company: str, sub: str, role: str, secret: str, projects: list[str] | None = None, ttl: int = 3600) -> str:
+def mint(
+    company: str,
+    sub: str,
+    role: str,
+    secret: str,
+    projects: list[str] | None = None,
+    ttl: int = 3600,
+    claims: dict | None = None,
+) -> str:
+    """`claims`: more of them, e.g. the issuer and audience a deployed stack checks."""
     issued = int(time.time())
-    claims = {"sub": sub, "company": company, "role": role, "iat": issued, "exp": issued + ttl}
+    claims = {**(claims or {}), "sub": sub, "company": company, "role": role, "iat": issued, "exp": issued + ttl}
     if projects:
         claims["projects"] = projects
     return jwt.encode(claims, secret, algorithm="HS256")

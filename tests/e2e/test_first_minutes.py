@@ -106,7 +106,8 @@ def test_quickstart_step_3_shows_a_refused_attempt_its_error_and_the_next_retry(
     export, create, put, show = printed_quickstart(stack)
     create = create.replace(quickstart.RECEIVER, f"http://127.0.0.1:{free_port()}/blue")  # nothing listens there
     webhook_id = bash(export, create, "echo $ID").strip()
-    shown = json.loads(bash(put, export, f"export ID={webhook_id}", show))
+    assert json.loads(bash(put))["FailedEntryCount"] == 0
+    shown = json.loads(bash(export, f"export ID={webhook_id}", show))
     first = shown["attempts"][0]
     assert first["statusCode"] is None and first["error"] and first["nextRetryAt"], shown
 
