@@ -89,12 +89,25 @@ replay-fanout-dlq: $(VENV)/.installed  ## put FanoutDLQ's events back on the bus
 
 build: template
 
+# Deploy from the docs alone (docs/operations.md): AWS_PROFILE and AWS_REGION say where, STAGE which samconfig stage.
+# This Makefile's own us-east-1 (for the local stack) must not win over the profile's region: it is dropped here.
+ON_AWS = $(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION) $(BIN)/python -m
+.PHONY: deploy smoke
+deploy: $(STACK_VENVS)  ## make deploy STAGE=dev: the stage's JWT key in SSM when absent, sam build + deploy, its API URL
+	$(ON_AWS) devtools.deploy --stage $(or $(STAGE),dev) $(SAM_ARGS)
+
+smoke: $(VENV)/.installed  ## make smoke STAGE=dev RECEIVER=https://...: token, /health, a webhook, an event, its delivery
+	$(ON_AWS) devtools.smoke --stage $(or $(STAGE),dev) --receiver "$(RECEIVER)"
+
+# The first install is silent for a minute or so (pip --quiet): say so before it starts.
 $(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt layers/bluehooks/pyproject.toml
+	@echo "Installing the pinned dependencies into $(VENV) (once; about a minute)…"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
+	@echo "Installing the SAM CLI and cfn-lint into $(SAM_VENV) (once; about a minute)…"
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_BIN)/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $@

@@ -4,21 +4,25 @@ import logging
 import os
 import signal
 import sys
-import warnings
 
 from devstack import samenv
+from devstack.ports import PortTaken
 from devstack.quickstart import quickstart
 from devstack.stack import Running, Settings
+from devstack.token import quiet_local_default
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("werkzeug", "botocore.credentials", "botocore.configprovider"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # The local default key is short on purpose (DESIGN); PyJWT would warn on every request.
-    warnings.filterwarnings("ignore", message="The HMAC key is")
     settings = Settings.from_env(dict(os.environ))
-    running = Running(settings)
+    quiet_local_default(settings.jwt_secret)
+    try:
+        running = Running(settings)
+    except PortTaken as taken:  # one line, no traceback: which port, and the variable to set
+        print(taken, file=sys.stderr)
+        sys.exit(1)
     if env_file := samenv.publish(running.stack, settings.aws_port, os.environ):
         logging.getLogger("devstack").info("wrote %s for sam local (--env-vars); make sam-env rewrites it", env_file)
     allowed = running.stack.parameter("AllowPrivateTargets") == "true"

@@ -3,6 +3,7 @@
 import base64
 import json
 import logging
+import sys
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,7 +49,7 @@ def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes, 
     }
 
 
-def make_server(host: str, port: int, pool: FunctionPool, stage: str = "local") -> ThreadingHTTPServer:
+def make_server(host: str, port: int, pool: FunctionPool, stage: str = "local") -> "Server":
     class Handler(BaseHTTPRequestHandler):
         server_version = "local-apigateway"
         protocol_version = "HTTP/1.1"
@@ -92,6 +93,15 @@ def make_server(host: str, port: int, pool: FunctionPool, stage: str = "local") 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("api %s", format % args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return Server((host, port), Handler)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: tuple) -> None:
+        # A client that went away (a browser tab closed mid-answer) is no error of ours: no traceback for it.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("api: %s closed the connection", client_address[0])
+            return
+        super().handle_error(request, client_address)

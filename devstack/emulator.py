@@ -10,10 +10,14 @@ from pathlib import Path
 
 import requests
 
+from devstack import ports
+
+PID_PATH = "/_devstack/pid"  # the emulator's process id (devstack.motoserver): whose emulator answers
+
 
 class Emulator:
     def __init__(self, port: int, env: dict[str, str] | None = None):
-        self.url = f"http://127.0.0.1:{port}"
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
             env={**os.environ, **(env or {})},
@@ -26,15 +30,19 @@ class Emulator:
         self._wait_until_up()
 
     def _wait_until_up(self, timeout: float = 30) -> None:
+        """Until our own process answers: whatever else answers on the port is never provisioned into."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the AWS emulator exited with {self.process.returncode} (is the port taken?)")
+                if not ports.is_free(self.port):
+                    raise ports.taken({"AWS_PORT": self.port})
+                raise RuntimeError(f"the AWS emulator exited with {self.process.returncode}")
             try:
-                requests.get(f"{self.url}/moto-api/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
+                if requests.get(f"{self.url}{PID_PATH}", timeout=1).json() == self.process.pid:
+                    return
+            except (requests.ConnectionError, requests.JSONDecodeError):
+                pass  # not up yet, or another program's answer while ours fails to listen
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"the AWS emulator did not answer on {self.url} within {timeout:g} s")
 

@@ -11,6 +11,9 @@ a test's) act as the account's administrator. GET /_devstack/iam answers the gra
 
 Calls: every signed AWS call it serves is counted by service, action and queue or table (what AWS
 would bill: `make bench`'s cost section); GET /_devstack/calls answers the counts so far.
+
+Owner: GET /_devstack/pid answers this process's id, so that the stack that started it knows it talks to its own
+emulator, not to another program on the same port (LocalStack's default port is ours too).
 """
 
 import io
@@ -30,6 +33,7 @@ from moto.server import main
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
+from devstack.emulator import PID_PATH
 from devstack.faults import FAULTS_PATH, faults
 from devstack.iam import Grant, Request, check, decide
 from devstack.iamcalls import requests
@@ -147,7 +151,9 @@ def entries(parameters: dict) -> int:
 
 def counted(app, environ: dict, start_response) -> list[bytes]:
     """Serves one request with `app`, counting it if it is a signed AWS call that IAM allows; answers
-    CALLS_PATH and IAM_PATH itself."""
+    CALLS_PATH, PID_PATH and IAM_PATH itself."""
+    if environ.get("PATH_INFO") == PID_PATH:
+        return _json(start_response, os.getpid())
     if environ.get("PATH_INFO") == CALLS_PATH:
         return _json(start_response, calls.snapshot())
     if environ.get("PATH_INFO") == FAULTS_PATH:

@@ -1,4 +1,4 @@
-"""What `make run` prints after its ready line: a development token and three curl lines that work when pasted."""
+"""What `make run` prints after its ready line: a development token and three lines that work when pasted."""
 
 import json
 import shlex
@@ -29,6 +29,10 @@ def quickstart(settings: Settings, bus: str) -> str:
     curl, auth = "curl -s -w '\\n'", '-H "Authorization: Bearer $TOKEN"'  # a newline after each answer
     webhook = json.dumps({"name": "quickstart", "url": RECEIVER, "events": ["TODO_CREATED"]})
     take_id = "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"id\"])'"
+    # A fanned-out delivery enters the log at its first attempt: step 3 waits for it (10 s at most).
+    first = 'python3 -c \'import json, sys; print(json.load(sys.stdin)["items"][0]["deliveryId"])\' 2>/dev/null'
+    listed = f"curl -s $API/webhooks/$ID/deliveries {auth}"
+    wait = f"for i in $(seq 50); do D=$({listed} | {first}) && break; sleep 0.2; done"
     # curl signs it with SigV4 (any key: the emulator checks none), which tells the emulator the service.
     sign = f"--aws-sigv4 aws:amz:{REGION}:events --user x:x"
     target = "-H 'X-Amz-Target: AWSEvents.PutEvents' -H 'Content-Type: application/x-amz-json-1.1'"
@@ -43,8 +47,9 @@ def quickstart(settings: Settings, bus: str) -> str:
             f" | tee /dev/stderr | {take_id})",
             "  # 2. a TODO_CREATED event on the bus, as the host app puts it (EventBridge PutEvents)",
             f"  {curl} {settings.aws_url} {sign} {target} -d {shlex.quote(put_event_body(bus))}",
-            "  # 3. its delivery and each attempt (nothing on :8000? it shows the refused attempts and the next retry)",
-            f"  {curl} $API/webhooks/$ID/deliveries {auth}",
+            "  # 3. its delivery, once attempted: each attempt, its error if any and the next retry"
+            " (nothing on :8000? the attempt was refused, and the retry is due at nextRetryAt)",
+            f"  {wait}; {curl} $API/webhooks/$ID/deliveries/$D {auth}",
             "  # `make listen`: a receiver that registers its own webhook and prints each signed delivery;"
             " `make demo`: a checked tour",
         ]

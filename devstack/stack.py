@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 
+from devstack import ports
 from devstack.apigateway import make_server
 from devstack.chaos import Chaos
 from devstack.emulator import Emulator
@@ -16,10 +17,10 @@ from devstack.roles import install, roles
 from devstack.samenv import local_flags
 from devstack.sources import Poller
 from devstack.template import ROOT, EventSource, LocalStack, load_template
+from devstack.token import DEFAULT_JWT_SECRET
 
 log = logging.getLogger("devstack")
 REGION = "us-east-1"
-DEFAULT_JWT_SECRET = "local-dev-secret"  # noqa: S105 - DESIGN: the local default, announced
 
 # Environment variable -> template parameter, with the local default where it differs.
 PARAMETER_OVERRIDES = {
@@ -143,6 +144,7 @@ class Running:
         self.settings = settings
         self.stop_event = threading.Event()
         self.chaos = Chaos(settings.chaos_rate, settings.chaos_seed) if settings.chaos_rate else None
+        ports.check({"API_PORT": settings.api_port, "AWS_PORT": settings.aws_port})  # before anything starts
         self.emulator = Emulator(settings.aws_port)
         point_boto3_at(settings.aws_url)
         self.stack = provision(settings)
@@ -155,11 +157,20 @@ class Running:
             self.pollers += [
                 Poller(source, pool, REGION, self.stop_event, settings.async_retry_delay) for _ in range(count)
             ]
-        self.api = make_server("127.0.0.1", settings.api_port, self.pool(self.stack.api_function(), INSTANCES["api"]))
+        self.api = self.serve_api()
         for poller in self.pollers:
             poller.start()
         self.api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
         self.api_thread.start()
+
+    def serve_api(self):
+        try:
+            pool = self.pool(self.stack.api_function(), INSTANCES["api"])
+            return make_server("127.0.0.1", self.settings.api_port, pool)
+        except OSError as error:  # taken since the check: nothing of ours may keep running
+            self.stop_event.set()
+            self.emulator.stop()
+            raise ports.taken({"API_PORT": self.settings.api_port}) from error
 
     def pool(self, function: str, instances: int) -> FunctionPool:
         path, handler = self.stack.handler_path(function)

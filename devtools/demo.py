@@ -22,7 +22,7 @@ import boto3
 import requests
 
 from devstack.stack import Running, Settings, local_parameters
-from devstack.token import mint
+from devstack.token import DEFAULT_JWT_SECRET, mint, quiet_local_default
 from devtools.apiclient import Api, ApiError
 from devtools.loopback import Arrival, Loopback, verification_module
 from devtools.scenario import EVENTS, WEBHOOKS, Seen, Tally, WebhookPlan, differences, matching
@@ -257,7 +257,7 @@ def free_port() -> int:
 
 
 def main() -> int:
-    warnings.filterwarnings("ignore", message="The HMAC key is")  # the local default key is short
+    quiet_local_default(DEFAULT_JWT_SECRET)  # the demo's stack runs with the local default key
     warnings.filterwarnings("ignore", message="No application metrics")  # Powertools, metrics off locally
     clock = Clock()
     running = Running(Settings(api_port=free_port(), aws_port=free_port(), parameters=local_parameters(LOCAL)))

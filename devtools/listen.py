@@ -16,14 +16,12 @@ import sys
 import threading
 import time
 import unicodedata
-import warnings
 from collections import Counter
 from typing import Any, TextIO
 
 import requests
 
-from devstack.stack import DEFAULT_JWT_SECRET
-from devstack.token import mint
+from devstack.token import DEFAULT_JWT_SECRET, mint, quiet_local_default
 from devtools.apiclient import Api, ApiError
 from devtools.loopback import Arrival, Loopback, verification_module
 
@@ -113,8 +111,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def token(args: argparse.Namespace) -> str:
     if args.token:
         return args.token
-    warnings.filterwarnings("ignore", message="The HMAC key is")  # the local default key is short
     key = os.environ.get("WEBHOOKS_JWT_SECRET", DEFAULT_JWT_SECRET)
+    quiet_local_default(key)
     return mint(args.company, "make-listen", "ADMIN", key, ttl=12 * 3600)
 
 

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +36,8 @@ from typing import Any
 import boto3
 import requests
 
-from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ROOT
-from devstack.token import mint
+from devstack.token import DEFAULT_JWT_SECRET, mint, quiet_local_default
 from devtools import dockerhost, lambdaimage, layerplatform, samples
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -406,7 +404,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", choices=("one", "all"), default=os.environ.get("SAMPLES") or "one")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore", "The HMAC key is")  # the local stack's default key, as in pyproject.toml
+    quiet_local_default(DEFAULT_JWT_SECRET)  # its local stack runs with the local default key
     steps = Steps()
     try:
         check(args.samples, steps)

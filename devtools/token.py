@@ -2,10 +2,8 @@
 
 import argparse
 import os
-import warnings
 
-from devstack.stack import DEFAULT_JWT_SECRET
-from devstack.token import mint
+from devstack.token import DEFAULT_JWT_SECRET, mint, quiet_local_default
 
 
 def main() -> None:
@@ -17,7 +15,7 @@ def main() -> None:
     parser.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     args = parser.parse_args()
     secret = os.environ.get("WEBHOOKS_JWT_SECRET", DEFAULT_JWT_SECRET)
-    warnings.filterwarnings("ignore", message="The HMAC key is")  # the local default is short
+    quiet_local_default(secret)
     print(mint(args.company, args.sub, args.role, secret, args.projects, args.ttl))
 
 

@@ -19,7 +19,7 @@ from bluehooks.signing import signature_headers
 from devstack import quickstart
 from devstack.token import mint
 from devtools.loopback import RECEIVERS, verification_module
-from devtools.receiver import Receiver
+from devtools.receiver import Receiver, free_port
 from devtools.scenario import WEBHOOKS, Tally, differences, expected_tally
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,8 +84,8 @@ def bash(*lines: str) -> str:
     return result.stdout
 
 
-def test_the_quickstart_curl_lines_work_when_pasted(stack, receiver):
-    export, create, put, deliveries = printed_quickstart(stack)
+def test_the_quickstart_lines_work_when_pasted(stack, receiver):
+    export, create, put, show = printed_quickstart(stack)
     assert "does not survive" in stack.output() or "forgets every webhook" in stack.output()
     token = re.search(r"TOKEN=(\S+)", export)[1]
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])  # and not expired
@@ -94,16 +94,22 @@ def test_the_quickstart_curl_lines_work_when_pasted(stack, receiver):
     webhook_id = bash(export, create, "echo $ID").strip()
     assert webhook_id.startswith("wh_")
     assert json.loads(bash(put))["FailedEntryCount"] == 0
+    shown = json.loads(bash(export, f"export ID={webhook_id}", show))  # pasted at once: step 3 waits
     (request,) = receiver.wait_for("/blue", timeout=15)
     assert json.loads(request.body)["webhook"]["id"] == webhook_id
-    deadline = time.monotonic() + 15  # the attempt is logged once the receiver has answered
-    while True:
-        items = json.loads(bash(export, f"export ID={webhook_id}", deliveries))["items"]
-        if [item["state"] for item in items] == ["succeeded"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    (logged,) = items
-    assert logged["state"] == "succeeded" and logged["deliveryId"] == request.headers["webhook-id"]
+    assert shown["state"] == "succeeded" and shown["deliveryId"] == request.headers["webhook-id"]
+    assert [attempt["error"] for attempt in shown["attempts"]] == [None]
+
+
+def test_quickstart_step_3_shows_a_refused_attempt_its_error_and_the_next_retry(stack):
+    """Nothing on :8000, as for a newcomer who pastes the quickstart alone."""
+    export, create, put, show = printed_quickstart(stack)
+    create = create.replace(quickstart.RECEIVER, f"http://127.0.0.1:{free_port()}/blue")  # nothing listens there
+    webhook_id = bash(export, create, "echo $ID").strip()
+    assert json.loads(bash(put))["FailedEntryCount"] == 0
+    shown = json.loads(bash(export, f"export ID={webhook_id}", show))
+    first = shown["attempts"][0]
+    assert first["statusCode"] is None and first["error"] and first["nextRetryAt"], shown
 
 
 def test_a_real_delivery_verifies_with_the_python_module(delivery):
