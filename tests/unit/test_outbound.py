@@ -247,6 +247,22 @@ def test_resolve_public_refuses_bad_host_or_port(host, port, reason):
         resolve_public(host, port, HTTP_LOOPBACK)
 
 
+def test_a_refused_name_never_says_its_addresses():
+    """What a name resolves to stays unsaid (in the API's 422 and the delivery's lastError): a name only
+    our resolver knows, behind an attacker's CNAME, would otherwise map an internal zone."""
+    addresses = {info[4][0] for info in socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)}
+    with pytest.raises(TargetRefused, match=re.escape("host 'localhost' resolves to an address (loopback)")) as refused:
+        check_url("http://localhost/", HTTP_NO_LOOPBACK)
+    error = post(pinned_session(HTTP_NO_LOOPBACK), "http://localhost:1/", BODY, HEADERS, 5).error
+    assert error.startswith("refused: host 'localhost'"), error
+    assert not [address for address in addresses for said in (str(refused.value), error) if address in said]
+
+
+def test_a_refused_ip_literal_is_named():
+    with pytest.raises(TargetRefused, match=re.escape("host '10.0.0.8' resolves to 10.0.0.8 (private, RFC 1918)")):
+        check_url("http://10.0.0.8/", HTTP_NO_LOOPBACK)
+
+
 # --- delivery: refused again, before any connection -------------------------------------------
 
 

@@ -99,20 +99,21 @@ class TargetPolicy:
         return ("https", "http") if self.allow_http else ("https",)
 
 
-def address_refusal(address: str, policy: TargetPolicy) -> str | None:
-    """Why this IP may not be a target, or None when it may."""
+def address_refusal(address: str, policy: TargetPolicy, shown: str | None = None) -> str | None:
+    """Why this IP may not be a target, or None when it may; `shown` stands for the address in the message."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return f"{address!r}, not an IP address"
+    shown = shown or str(ip)
     if policy.allow_loopback and any(ip in net for net in _LOOPBACK):
         return None
     if label := next((label for net, label in _REFUSED_NETWORKS if ip in net), None):
-        return f"{ip} ({label}), not a public address"
+        return f"{shown} ({label}), not a public address"
     if ip.version == 6 and ip not in _GLOBAL_UNICAST_V6:
-        return f"{ip}, outside IPv6 global unicast {_GLOBAL_UNICAST_V6}"
+        return f"{shown}, outside IPv6 global unicast {_GLOBAL_UNICAST_V6}"
     if not ip.is_global:  # CPython's registry as a second opinion
-        return f"{ip}, not a public address"
+        return f"{shown}, not a public address"
     return None
 
 
@@ -133,10 +134,21 @@ def resolve_public(host: str, port: int, policy: TargetPolicy, timeout: float | 
     except (OSError, UnicodeError) as exc:
         raise TargetRefused(f"host {host!r} does not resolve") from exc
     addresses = [info[4][0] for info in infos]
+    # A name's addresses are never said: the answers (a 422, lastError) would map names that only our
+    # resolver knows (a CNAME to a private zone) to internal addresses, an SSRF oracle.
+    shown = None if _is_address(host) else "an address"
     for address in addresses:
-        if reason := address_refusal(address, policy):
+        if reason := address_refusal(address, policy, shown):
             raise TargetRefused(f"host {host!r} resolves to {reason}")
     return addresses[0]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def check_url(url: str, policy: TargetPolicy) -> None:
