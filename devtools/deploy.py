@@ -22,7 +22,12 @@ from ops.target import NoTarget, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 SAM = str(ROOT / ".venv-sam" / "bin" / "sam")
-KEY_BYTES = 48  # HS256 wants 32 bytes at least (RFC 7518, 3.2)
+KEY_BYTES = 48
+MIN_KEY_BYTES = 32  # HS256 wants 32 bytes at least (RFC 7518, 3.2)
+
+
+class WeakKey(Exception):
+    """The stage's JWT key exists but is too short to keep; the message says so, never the key."""
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,24 @@ def target(args: argparse.Namespace, stage: Stage) -> Target:
 
 
 def ensure_jwt_key(ssm, stage: Stage) -> str:
-    """Create the stage's key when absent (never replace one: every token signed with it would stop working)."""
+    """Create the stage's key when absent (never replace one: every token signed with it would stop working);
+    refuse a short one, which anyone holding one token could find offline and then sign any."""
     try:
-        ssm.get_parameter(Name=stage.jwt_parameter)
-        return f"JWT key: SSM parameter {stage.jwt_parameter} exists, kept"
+        key = ssm.get_parameter(Name=stage.jwt_parameter, WithDecryption=True)["Parameter"]["Value"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ParameterNotFound":
             raise
+        return _create_jwt_key(ssm, stage)
+    if (size := len(key.encode())) < MIN_KEY_BYTES:
+        raise WeakKey(
+            f"the JWT key in SSM parameter {stage.jwt_parameter} is {size} bytes, under HS256's {MIN_KEY_BYTES}: "
+            "nothing was deployed. Put a longer one there (and give it to whoever signs the tokens), or delete "
+            "the parameter to have one created"
+        )
+    return f"JWT key: SSM parameter {stage.jwt_parameter} exists, kept"
+
+
+def _create_jwt_key(ssm, stage: Stage) -> str:
     key = secrets.token_urlsafe(KEY_BYTES)
     description = f"HS256 key of the {stage.name} stage's API tokens (make deploy)"
     ssm.put_parameter(Name=stage.jwt_parameter, Value=key, Type="SecureString", Description=description)
@@ -115,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         sam("build", args, stage)
         sam("deploy", args, stage, *sam_args)
         api = outputs(where)["ApiUrl"]
-    except (NoTarget, BotoCoreError, ClientError) as error:
+    except (NoTarget, WeakKey, BotoCoreError, ClientError) as error:
         print(f"make deploy: {error}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as error:
