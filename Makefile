@@ -94,10 +94,10 @@ build: template
 ON_AWS = $(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION) $(BIN)/python -m
 .PHONY: deploy smoke
 deploy: $(STACK_VENVS)  ## make deploy STAGE=dev: the stage's JWT key in SSM when absent, sam build + deploy, its API URL
-	$(ON_AWS) devtools.deploy --stage $(or $(STAGE),dev) $(SAM_ARGS)
+	$(ON_AWS) devtools.deploy $(SAM_ARGS)  # STAGE from the environment: data, never shell text
 
 smoke: $(VENV)/.installed  ## make smoke STAGE=dev RECEIVER=https://...: token, /health, a webhook, an event, its delivery
-	$(ON_AWS) devtools.smoke --stage $(or $(STAGE),dev) --receiver "$(RECEIVER)"
+	$(ON_AWS) devtools.smoke  # STAGE and RECEIVER from the environment
 
 # The first install is silent for a minute or so (pip --quiet): say so before it starts.
 $(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt layers/bluehooks/pyproject.toml

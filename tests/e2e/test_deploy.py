@@ -110,3 +110,19 @@ def test_smoke_with_another_stage_key_is_refused_by_the_api(stack, receiver, tmp
 def stage_stack(stage: str) -> dict[str, str]:
     """The stack the stand-in SAM CLI creates: the stage's, as samconfig.toml names it."""
     return {"FAKE_SAM_STACK": f"blue-webhooks-{stage}"}
+
+
+@pytest.mark.parametrize("variable", ["STAGE", "RECEIVER"])
+def test_make_passes_stage_and_receiver_as_data_never_to_the_shell(variable, tmp_path):
+    """A STAGE or RECEIVER from elsewhere (a CI job's branch name) must not run commands with deploy credentials."""
+    pwned = tmp_path / "pwned"
+    given = {"STAGE": "nostage", "RECEIVER": "https://x.example/"} | {variable: f"nostage`touch {pwned}`"}
+    make = subprocess.run(
+        ["make", "smoke", *(f"{name}={value}" for name, value in given.items())],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert not pwned.exists(), make.stdout + make.stderr
+    assert make.returncode != 0 and "make smoke: no stage" in make.stderr, make.stdout + make.stderr
