@@ -6,13 +6,15 @@ table (as text and as hex), the queue, the logs (message and every extra field).
 
 import json
 import os
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
 
 from devstack.lambdas import LambdaContext
-from tests.integration.conftest import bus_event, queued
+from tests.integration.conftest import bus_event, queued, token
 from tests.integration.test_delivery import CONTRACT_HEADERS
 from tests.integration.test_engine import TRACED_DELIVERY
 from tests.xray import run_traced
@@ -187,3 +189,42 @@ def test_xray_records_no_value(api, receiver, queues):
     _, recorded = run_traced("functions/delivery", "DeliveryFunction", TRACED_DELIVERY, endpoint, queue)
     assert receiver.wait_for("/traced")[0].headers["X-Api-Key"] == secret
     assert not any(secret in datagram for datagram in recorded)
+
+
+class Echo(BaseHTTPRequestHandler):
+    """A receiver that answers 401 with the request's headers in its body, as many error pages do."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"error": "unauthorized", "got": dict(self.headers)}).encode()
+        self.send_response(401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def echo():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_receiver_echoing_them_shows_no_value_in_the_log(api, handlers, company, delivery_poller, echo):
+    """A MEMBER reads the log but may not see the values: the response excerpt hides them, as sent and as JSON."""
+    values = {"Authorization": "Bearer " + value(), "X-Awkward": awkward(64)}
+    webhook = api("POST", "/webhooks", {"url": echo, "headers": values})[1]
+    handlers["fanout"](bus_event(company), LambdaContext("FanoutFunction"))
+    assert delivery_poller.poll_once(wait_seconds=1) == 1
+    member = token(company, role="MEMBER")
+    (listed,) = api("GET", f"/webhooks/{webhook['id']}/deliveries", token=member)[1]["items"]
+    shown = api("GET", f"/webhooks/{webhook['id']}/deliveries/{listed['deliveryId']}", token=member)[1]
+    (attempt,) = shown["attempts"]
+    assert attempt["statusCode"] == 401 and '"got"' in attempt["responseExcerpt"]  # the echo was logged
+    for secret in values.values():
+        assert secret not in json.dumps(shown) and json.dumps(secret)[1:-1] not in json.dumps(shown)

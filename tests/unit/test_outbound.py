@@ -589,3 +589,19 @@ def test_a_silent_server_reads_timeout_after_the_limit():
     with raw_server(lambda connection: time.sleep(1.5)) as port:
         result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{port}/", BODY, HEADERS, 0.5)
     assert (result.status, result.error) == (None, "timeout after 0.5 s")
+
+
+@pytest.mark.parametrize("at", [0, EXCERPT_BYTES - 40, EXCERPT_BYTES - 1])
+def test_an_echoed_value_is_hidden_even_where_the_excerpt_ends(at):
+    """A value starting anywhere in the excerpt is hidden whole: no cut leaves its head behind."""
+    secret = "s3cr3t-" + "k" * 57
+
+    def echo(connection):
+        _read_request(connection)
+        body = b"x" * at + secret.encode() + b"y" * 2000
+        connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    with raw_server(echo) as port:
+        result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{port}/", BODY, HEADERS | {"X-Key": secret}, 5)
+    assert result.status == 401 and len(result.excerpt) == EXCERPT_BYTES, result
+    assert "s3cr3t" not in result.excerpt and result.excerpt.startswith("x" * at + "(hidden)"[: EXCERPT_BYTES - at])

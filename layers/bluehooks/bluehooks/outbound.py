@@ -9,6 +9,7 @@ status line, the headers and the excerpt. A timer shuts the attempt's socket dow
 expires, so a receiver trickling one byte at a time fails at the deadline like a silent one.
 """
 
+import json
 import socket
 import ssl
 import threading
@@ -173,6 +174,11 @@ class HttpResult:
 
 
 EXCERPT_BYTES = 1024
+# Headers whose values anyone reading the log may see (the request view shows them); a receiver that echoes
+# the others (custom header values, which are write-only, and signatures) has them hidden in the excerpt.
+SHOWN_HEADERS = frozenset({"content-type", "user-agent", "webhook-id", "webhook-timestamp"})
+HIDDEN = b"(hidden)"
+MIN_HIDDEN_BYTES = 4  # a shorter value hides nothing, and hiding it would blot the excerpt
 # Everything a POST can raise that is the receiver's or the network's doing, not ours.
 TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, HTTPException, OSError)
 
@@ -198,7 +204,7 @@ def post(session: requests.Session, url: str, body: bytes, headers: dict[str, st
         except TRANSPORT_ERRORS as exc:
             return HttpResult(status=None, duration_ms=elapsed(), error=_describe(exc, deadline))
         with response:
-            excerpt, problem = _excerpt(response)
+            excerpt, problem = _excerpt(response, _hidden(headers))
             return HttpResult(
                 status=response.status_code,
                 duration_ms=elapsed(),
@@ -208,12 +214,23 @@ def post(session: requests.Session, url: str, body: bytes, headers: dict[str, st
             )
 
 
-def _excerpt(response: requests.Response) -> tuple[str, Exception | None]:
+def _excerpt(response: requests.Response, hidden: list[bytes]) -> tuple[str, Exception | None]:
+    """The body's head, each hidden value in it replaced: read long enough that a value starting within
+    EXCERPT_BYTES is read whole, so that no cut leaves a part of one behind."""
     try:
-        data = response.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+        data = response.raw.read(EXCERPT_BYTES + max(map(len, hidden), default=0), decode_content=True) or b""
     except TRANSPORT_ERRORS as exc:
         return "", exc
-    return data.decode("utf-8", "replace"), None
+    for value in hidden:
+        data = data.replace(value, HIDDEN)
+    return data[:EXCERPT_BYTES].decode("utf-8", "replace"), None
+
+
+def _hidden(headers: dict[str, str]) -> list[bytes]:
+    """The values sent that the log's readers may not see, as sent and as JSON writes them; longest first."""
+    values = [value for name, value in headers.items() if name.lower() not in SHOWN_HEADERS]
+    forms = {form.encode() for value in values for form in (value, json.dumps(value)[1:-1])}
+    return sorted((form for form in forms if len(form) >= MIN_HIDDEN_BYTES), key=len, reverse=True)
 
 
 def _refusal(exc: TargetRefused) -> str:
