@@ -605,3 +605,23 @@ def test_an_echoed_value_is_hidden_even_where_the_excerpt_ends(at):
         result = post(pinned_session(HTTP_LOOPBACK), f"http://127.0.0.1:{port}/", BODY, HEADERS | {"X-Key": secret}, 5)
     assert result.status == 401 and len(result.excerpt) == EXCERPT_BYTES, result
     assert "s3cr3t" not in result.excerpt and result.excerpt.startswith("x" * at + "(hidden)"[: EXCERPT_BYTES - at])
+
+
+def test_a_cookie_a_receiver_sets_is_never_sent_back():
+    """One session serves every tenant's webhooks: a cookie one receiver sets (for its host, or a parent domain
+    shared by others' receivers) must not ride on the next delivery there; DESIGN: exactly the contract's headers."""
+    seen = []
+
+    def answer(connection):
+        received = b""
+        while not received.endswith(BODY):
+            received += connection.recv(65536) or BODY
+        seen.append(received)
+        cookie = b"Set-Cookie: tenant=a; Path=/\r\n"
+        connection.sendall(b"HTTP/1.1 200 OK\r\n" + cookie + b"Connection: close\r\nContent-Length: 0\r\n\r\n")
+
+    session = pinned_session(HTTP_LOOPBACK)
+    with raw_server(answer) as port:
+        for path in ("/company-a", "/company-b"):
+            assert post(session, f"http://127.0.0.1:{port}{path}", BODY, HEADERS, 5).status == 200
+    assert len(seen) == 2 and b"cookie" not in seen[1].lower(), seen[1]

@@ -9,6 +9,7 @@ status line, the headers and the excerpt. A timer shuts the attempt's socket dow
 expires, so a receiver trickling one byte at a time fails at the deadline like a silent one.
 """
 
+import http.cookiejar
 import json
 import socket
 import ssl
@@ -153,6 +154,9 @@ def pinned_session(policy: TargetPolicy, pool_size: int = 10) -> requests.Sessio
     # Connection; SKIP_HEADER also stops http.client's `Accept-Encoding: identity`.
     session.headers.clear()
     session.headers["Accept-Encoding"] = urllib3.util.SKIP_HEADER
+    # Nor a Cookie: the session serves every tenant, so a cookie one receiver sets (for a host, or a parent
+    # domain, that others' receivers share) would ride on their deliveries.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     adapter = PinnedAddressAdapter(policy)
     adapter.init_poolmanager(pool_size, pool_size)  # as many kept connections as concurrent records
     session.mount("https://", adapter)
