@@ -53,3 +53,45 @@ def test_every_durable_resource_is_retained_on_deletion_and_on_replacement():
         if resource["Type"] in DURABLE
     }
     assert policies and {name: kept for name, kept in policies.items() if kept != ("Retain", "Retain")} == {}
+
+
+# What deployed stacks have, as CloudFormation would be asked to change it. A table's key schema changes only by
+# replacing the table (a new, empty one: the retained old one is no longer read), and an index's key schema or
+# projection not at all (DynamoDB can only add or drop an index, one per update, and CloudFormation fails the
+# update otherwise). So a changed index is a new name, added in one release and the old one dropped in a later one.
+DEPLOYED_KEYS = {
+    "WebhooksTable": ([("pk", "HASH"), ("sk", "RANGE")], {}),
+    "DeliveriesTable": (
+        [("pk", "HASH"), ("sk", "RANGE")],
+        {"ByCreated": ([("pk", "HASH"), ("createdAt", "RANGE")], ("INCLUDE", ["state", "event"]))},
+    ),
+    "LimitsTable": ([("pk", "HASH")], {}),
+    "IdempotencyTable": ([("id", "HASH")], {}),
+}
+
+
+def _keys(schema: list[dict]) -> list[tuple[str, str]]:
+    return [(key["AttributeName"], key["KeyType"]) for key in schema]
+
+
+def test_a_deployed_table_keeps_its_keys_and_its_indexes_as_built():
+    tables = {
+        name: resource["Properties"]
+        for name, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+    built = {
+        name: (
+            _keys(table["KeySchema"]),
+            {
+                index["IndexName"]: (
+                    _keys(index["KeySchema"]),
+                    (index["Projection"]["ProjectionType"], index["Projection"].get("NonKeyAttributes", [])),
+                )
+                for index in table.get("GlobalSecondaryIndexes", [])
+            },
+        )
+        for name, table in tables.items()
+    }
+    changed = {name: built.get(name) for name in DEPLOYED_KEYS if built.get(name) != DEPLOYED_KEYS[name]}
+    assert changed == {}, "a table or index changed in place: add one under a new name, drop the old one later"
