@@ -15,6 +15,7 @@ import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
+from bluehooks.adapters.dynamodb import read_together
 from bluehooks.claimcheck import PayloadGone
 from bluehooks.customheaders import open_all
 from bluehooks.deadline import require
@@ -70,8 +71,10 @@ class Deliverer:
     def _learn(self, known: Known, fact: Fact) -> Known:
         """One fact, read (or, for the result, the POST made): the attempt's I/O before its outcome."""
         message = known.message
-        if fact == "logged":
-            return replace(known, logged=self.log.get(message.companyId, message.webhookId, message.deliveryId))
+        if fact == "logged":  # and the webhook with it, in one call: decide asks for it next (unless settled)
+            webhook = self.store.reading(message.companyId, message.webhookId)
+            logged, *found = read_together(self.log.reading(message), *([webhook] if webhook else []))
+            return replace(known, logged=logged, webhook=found[0] if found else None)
         if fact == "payload":
             try:
                 return replace(known, payload=self.payloads.get(message.payloadKey))

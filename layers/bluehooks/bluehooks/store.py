@@ -23,6 +23,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
+from bluehooks.adapters.dynamodb import ItemRead
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.errors import Busy, LimitReached, Refused
 from bluehooks.models import StoredWebhook, Subscription
@@ -134,6 +135,14 @@ class WebhookStore:
             return None
         item = self.table.get_item(Key=webhook_key(company_id, webhook_id), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
+
+    def reading(self, company_id: str, webhook_id: str) -> ItemRead | None:
+        """The read of one webhook, to make with others (adapters.dynamodb); None: no such id can exist."""
+        return (
+            ItemRead(self.table, webhook_key(company_id, webhook_id), from_item)
+            if WEBHOOK_ID.match(webhook_id)
+            else None
+        )
 
     def page(
         self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]
