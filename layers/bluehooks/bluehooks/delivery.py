@@ -15,7 +15,6 @@ import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
-from bluehooks.adapters.dynamodb import read_together
 from bluehooks.claimcheck import PayloadGone
 from bluehooks.customheaders import open_all
 from bluehooks.deadline import require
@@ -72,9 +71,8 @@ class Deliverer:
         """One fact, read (or, for the result, the POST made): the attempt's I/O before its outcome."""
         message = known.message
         if fact == "logged":  # and the webhook with it, in one call: decide asks for it next (unless settled)
-            webhook = self.store.reading(message.companyId, message.webhookId)
-            logged, *found = read_together(self.log.reading(message), *([webhook] if webhook else []))
-            return replace(known, logged=logged, webhook=found[0] if found else None)
+            logged, webhook = self.store.get_with(message.companyId, message.webhookId, self.log.reading(message))
+            return replace(known, logged=logged, webhook=webhook)
         if fact == "payload":
             try:
                 return replace(known, payload=self.payloads.get(message.payloadKey))

@@ -26,10 +26,10 @@ from botocore.exceptions import ClientError
 from pydantic import model_validator
 
 from bluehooks import jsonlimits
-from bluehooks.adapters.dynamodb import ItemRead
 from bluehooks.claimcheck import head
 from bluehooks.errors import Refused
 from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
+from bluehooks.store import ItemRead
 from bluehooks.timestamps import now_iso, parse
 
 logger = Logger(child=True)
@@ -87,7 +87,7 @@ class DeliveryLog:
         return _from_item(item) if item else None
 
     def reading(self, message: DeliveryMessage) -> ItemRead:
-        """The read of a message's delivery, to make with others (adapters.dynamodb)."""
+        """The read of a message's delivery, to make with others (store.read_together)."""
         return ItemRead(
             self.table, {"pk": partition(message.companyId, message.webhookId), "sk": message.deliveryId}, _from_item
         )

@@ -310,6 +310,7 @@ class BusEvent(Model):
     """What EventBridge hands the fan-out: its envelope (of which the fan-out reads the id and type) and our Detail."""
 
     id: StrictStr
+    source: StrictStr
     detail_type: StrictStr = Field(alias="detail-type")
     detail: EventDetail
 
