@@ -29,6 +29,9 @@ def test_calls_are_counted_by_service_action_and_resource(stack):
         for number in range(3):
             dynamodb.get_item(TableName=table, Key={"pk": {"S": f"nobody-{number}"}, "sk": {"S": "x"}})
         dynamodb.get_item(TableName=table, Key={"pk": {"S": "nobody"}, "sk": {"S": "x"}}, ConsistentRead=True)
+        keys = [{"pk": {"S": "nobody"}, "sk": {"S": name}} for name in ("x", "y")]
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+        dynamodb.batch_get_item(RequestItems={table: {"Keys": keys[:1]}})
         sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": "m"} for n in range(3)])
         assert len(sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]) == 3
         assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
@@ -37,6 +40,8 @@ def test_calls_are_counted_by_service_action_and_resource(stack):
     assert rows == {
         ("dynamodb", "GetItem", table, ""): (3, 3),
         ("dynamodb", "GetItem", table, "consistent"): (1, 1),
+        ("dynamodb", "BatchGetItem", "", "consistent"): (1, 2),  # items: the keys it read
+        ("dynamodb", "BatchGetItem", "", ""): (1, 1),
         ("sqs", "SendMessageBatch", "call-counts", ""): (1, 3),
         ("sqs", "ReceiveMessage", "call-counts", "messages"): (1, 3),  # items: the messages it returned
         ("sqs", "ReceiveMessage", "call-counts", "empty"): (1, 0),
