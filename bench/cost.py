@@ -365,8 +365,10 @@ def _chunks(row: dict, chunk: int) -> float:
 
 
 def _read_units(row: dict) -> float:
-    """4 KB of what a read returned per unit, halved when eventually consistent, doubled in a transaction."""
-    units = row["count"] * max(1, math.ceil(row["bytes_out"] / row["count"] / 4096))
+    """4 KB of what a read returned per unit, halved when eventually consistent, doubled in a transaction; a
+    batch read is billed per item it read (each at least a unit), the others per call."""
+    reads = row["items"] if row["action"] in ("BatchGetItem", "TransactGetItems") else row["count"]
+    units = reads * max(1, math.ceil(row["bytes_out"] / reads / 4096))
     return units * (2 if row["action"].startswith("Transact") else 1 if row["detail"] == "consistent" else 0.5)
 
 

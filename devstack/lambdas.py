@@ -45,7 +45,7 @@ class LambdaContext:
 
 def load_handler(path: Path, function: str, layer_paths: list[Path]) -> Callable:
     """A fresh copy of the handler's module, named as Lambda names it and kept out of sys.modules
-    (so each copy is independent, and Powertools idempotency keys match across copies)."""
+    (so each copy is independent)."""
     for folder in (*layer_paths, path.parent):  # as /opt/python and /var/task are on Lambda's path
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))

@@ -149,6 +149,14 @@ def entries(parameters: dict) -> int:
     return sum(1 for k in parameters if re.fullmatch(r"\w+Entry\.\d+\.Id", k)) or 1  # query protocol batches
 
 
+def consistent(parameters: dict) -> bool:
+    """A strongly consistent read: a GetItem's or Query's flag, or a batch read's for every table it reads."""
+    tables = parameters.get("RequestItems")
+    if isinstance(tables, dict) and tables:
+        return all(isinstance(t, dict) and t.get("ConsistentRead") is True for t in tables.values())
+    return parameters.get("ConsistentRead") is True
+
+
 def counted(app, environ: dict, start_response) -> list[bytes]:
     """Serves one request with `app`, counting it if it is a signed AWS call that IAM allows; answers
     CALLS_PATH, PID_PATH and IAM_PATH itself."""
@@ -203,7 +211,7 @@ def _count(service: str, action: str, parameters: dict, bytes_in: int, bytes_out
     if received is not None:
         detail, items = ("messages" if received else "empty"), received
     else:
-        detail, items = ("consistent" if parameters.get("ConsistentRead") is True else ""), entries(parameters)
+        detail, items = ("consistent" if consistent(parameters) else ""), entries(parameters)
     calls.add((service, action, resource(parameters), detail), items, bytes_in, bytes_out)
 
 

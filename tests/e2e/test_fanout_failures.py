@@ -163,9 +163,10 @@ def test_a_batch_sqs_refuses_fails_the_invocation_into_the_on_failure_record(sta
 
 def test_a_crash_is_invoked_three_times_recorded_replayed_and_fanned_out(stack, receiver):
     dynamodb = stack.client("dynamodb")
-    table = dynamodb.describe_table(TableName="blue-webhooks-local-IdempotencyTable")["Table"]
+    table = dynamodb.describe_table(TableName="blue-webhooks-local-WebhooksTable")["Table"]
     create_webhook(stack, "crash-co", receiver.url("/crash"))
-    dynamodb.delete_table(TableName=table["TableName"])  # the fan-out crashes on its idempotency record
+    items = dynamodb.scan(TableName=table["TableName"])["Items"]
+    dynamodb.delete_table(TableName=table["TableName"])  # the fan-out crashes on its subscription read
     try:
         event_id = put(stack, "crash-co", currentValue={"title": "survives"})
         record = settled_in_on_failure_record(stack, event_id)
@@ -176,9 +177,11 @@ def test_a_crash_is_invoked_three_times_recorded_replayed_and_fanned_out(stack, 
             AttributeDefinitions=table["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
         )
+        for item in items:
+            dynamodb.put_item(TableName=table["TableName"], Item=item)
     assert record["requestPayload"]["id"] == event_id
     assert record["requestPayload"]["detail"]["currentValue"] == {"title": "survives"}
-    assert "IdempotencyPersistenceLayerError" in record["responsePayload"]["errorType"]
+    assert "ResourceNotFoundException" in record["responsePayload"]["errorMessage"]
     assert receiver.at("/crash") == []
 
     assert f"would replay TODO_CREATED {event_id}" in replay(stack, "--dry-run")

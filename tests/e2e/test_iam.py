@@ -36,16 +36,6 @@ NOT_REACHED = {
         "sqs:ChangeMessageVisibility",
         f"arn:aws:sqs:us-east-1:123456789012:{STACK}-DeliveryQueue",
     ): "only when queueing a record again fails (an SQS fault)",
-    **{
-        Unit(
-            "FanoutFunctionRole",
-            "FanoutFunctionRolePolicy1",
-            1,
-            action,
-            f"arn:aws:dynamodb:us-east-1:123456789012:table/{STACK}-IdempotencyTable",
-        ): "Powertools reads a record after a conflict that returned none, deletes one after a failure"
-        for action in ("dynamodb:GetItem", "dynamodb:DeleteItem")
-    },
 }
 
 

@@ -308,7 +308,7 @@ def test_every_bus_sample_is_fanned_out_and_delivered(
             "queued"
         ]
         == results["fanout-todo-created.json"]["queued"]
-    )  # the same event again: idempotent, nothing new
+    )  # the same event again: the same deliveries (their ids), which delivery finds delivered
 
 
 def test_the_delivery_sample_reaches_the_receiver_and_its_poison_the_dlq(

@@ -5,7 +5,7 @@ from devstack.template import load_template
 
 # Types that hold data a person needs later, or the key that unlocks it.
 DURABLE = {
-    "AWS::DynamoDB::Table": "webhooks, sealed secrets, the delivery log, idempotency records",
+    "AWS::DynamoDB::Table": "webhooks, sealed secrets, the delivery log, rate-limit counters",
     "AWS::KMS::Key": "unlocks the sealed signing secrets in the webhooks table",
     "AWS::S3::Bucket": "objects",
 }

@@ -97,16 +97,16 @@ def test_a_throttle_does_not_use_an_attempt(api, receiver, delivery_poller, queu
     hook = create(api, receiver.url("/after-throttle"))
     delivery_id = ping(api, hook["id"])
     store = delivery_root(delivery_poller).deliverer.store
-    real_get, throttled = store.get, []
+    real_get, throttled = store.get_with, []
 
     def get_once_throttled(*args):
         if not throttled:
             throttled.append(True)
             error = {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}
-            raise ClientError({"Error": error}, "GetItem")
+            raise ClientError({"Error": error}, "BatchGetItem")
         return real_get(*args)
 
-    monkeypatch.setattr(store, "get", get_once_throttled)
+    monkeypatch.setattr(store, "get_with", get_once_throttled)
     delivery_poller.poll_once()
     assert receiver.at("/after-throttle") == [] and throttled
     drain(delivery_poller, lambda: len(receiver.at("/after-throttle")) == 1, timeout=15)  # back after its backoff

@@ -44,8 +44,6 @@ def test_the_tables_have_the_keys_the_code_uses(stack):
     dynamodb = boto3.client("dynamodb")
     webhooks = dynamodb.describe_table(TableName=stack.ref("WebhooksTable"))["Table"]
     assert [key["AttributeName"] for key in webhooks["KeySchema"]] == ["pk", "sk"]
-    ttl = dynamodb.describe_time_to_live(TableName=stack.ref("IdempotencyTable"))["TimeToLiveDescription"]
-    assert ttl["AttributeName"] == "expiration"
 
 
 def test_the_sample_sqs_batch_is_a_valid_delivery_input(handlers, queues):

@@ -3,7 +3,7 @@
 import pytest
 
 from bench.__main__ import SECTIONS, arguments
-from bench.cost import sampled_traces
+from bench.cost import _read_units, sampled_traces
 from bench.page import Sections
 
 
@@ -52,3 +52,13 @@ def test_lambda_samples_the_first_invocation_of_each_second_then_five_percent():
     assert sampled_traces([]) == 0
     assert sampled_traces([0.1, 1.2, 2.3]) == 3  # one a second or fewer: every one
     assert sampled_traces([5.0 + n / 100 for n in range(21)]) == pytest.approx(1 + 0.05 * 20)
+
+
+def test_a_batch_read_is_billed_per_item_and_a_query_per_call():
+    def row(action: str, detail: str, count: int, items: int, bytes_out: int) -> dict:
+        return {"action": action, "detail": detail, "count": count, "items": items, "bytes_out": bytes_out}
+
+    assert _read_units(row("BatchGetItem", "consistent", 1, 2, 700)) == 2  # two items: a unit each
+    assert _read_units(row("BatchGetItem", "", 1, 2, 700)) == 1
+    assert _read_units(row("Query", "", 2, 2, 160)) == 1  # half a unit a call
+    assert _read_units(row("GetItem", "consistent", 1, 1, 5000)) == 2  # 4 KB a unit

@@ -70,8 +70,9 @@ class Deliverer:
     def _learn(self, known: Known, fact: Fact) -> Known:
         """One fact, read (or, for the result, the POST made): the attempt's I/O before its outcome."""
         message = known.message
-        if fact == "logged":
-            return replace(known, logged=self.log.get(message.companyId, message.webhookId, message.deliveryId))
+        if fact == "logged":  # and the webhook with it, in one call: decide asks for it next (unless settled)
+            logged, webhook = self.store.get_with(message.companyId, message.webhookId, self.log.reading(message))
+            return replace(known, logged=logged, webhook=webhook)
         if fact == "payload":
             try:
                 return replace(known, payload=self.payloads.get(message.payloadKey))

@@ -29,6 +29,7 @@ from bluehooks import jsonlimits
 from bluehooks.claimcheck import head
 from bluehooks.errors import Refused
 from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
+from bluehooks.store import ItemRead
 from bluehooks.timestamps import now_iso, parse
 
 logger = Logger(child=True)
@@ -84,6 +85,12 @@ class DeliveryLog:
         key = {"pk": partition(company_id, webhook_id), "sk": delivery_id}
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
+
+    def reading(self, message: DeliveryMessage) -> ItemRead:
+        """The read of a message's delivery, to make with others (store.read_together)."""
+        return ItemRead(
+            self.table, {"pk": partition(message.companyId, message.webhookId), "sk": message.deliveryId}, _from_item
+        )
 
     def record(
         self,

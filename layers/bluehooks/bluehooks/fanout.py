@@ -1,7 +1,7 @@
 """Fan-out: one domain event in, one queue message per matching webhook out.
 
-An event is first accepted (or rejected, with the reason, to FanoutDLQ), outside the idempotent
-section, so a rejected event is never remembered as done. Then the subscription index gives the
+An event is first accepted (or rejected, with the reason, to FanoutDLQ; nothing remembers it, so
+a corrected event sent again with the same id is fanned out). Then the subscription index gives the
 webhooks of the event's company and type, each one's project list and filter decide, and the
 delivery messages are sent in batches. Any message that cannot be queued fails the invocation, so
 that Lambda retries it; the retry sends the same delivery ids, on which receivers deduplicate.
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
 from bluehooks import jsonlimits
 from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.claimcheck import INLINE_BYTES, payload_key
 from bluehooks.matching import sift
-from bluehooks.models import DeliveryMessage, EventDetail, Subscription
+from bluehooks.models import BusEvent, DeliveryMessage, EventDetail, Subscription
 from bluehooks.payload import event_payload
 from bluehooks.ports import (
     MAX_MESSAGE_BYTES,
@@ -70,10 +71,14 @@ class AcceptedEvent:
         """Where the payload is kept when too large to travel in each message, else None."""
         return payload_key(self.company, self.type, self.id) if len(self.payload_json) > INLINE_BYTES else None
 
-    @property
-    def key(self) -> dict[str, str]:
-        """The idempotency key: the same producer id may come from two companies, or with two types."""
-        return {"company": self.company, "event": self.type, "eventId": self.id}
+
+def accepted(raw_event: dict[str, Any]) -> AcceptedEvent:
+    """The producer's event as the bus delivers it, validated; Rejected with the reason otherwise."""
+    try:
+        event = BusEvent.model_validate(raw_event)
+    except ValidationError as exc:
+        raise Rejected(f"invalid event: {exc.errors(include_url=False, include_input=False)}") from None
+    return accept(event.detail.id or event.id, event.detail_type, event.detail)
 
 
 def accept(event_id: str, event: str, detail: EventDetail) -> AcceptedEvent:

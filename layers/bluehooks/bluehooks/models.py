@@ -306,6 +306,15 @@ class EventDetail(Model):
     previousValue: Any = None
 
 
+class BusEvent(Model):
+    """What EventBridge hands the fan-out: its envelope (of which the fan-out reads the id and type) and our Detail."""
+
+    id: StrictStr
+    source: StrictStr
+    detail_type: StrictStr = Field(alias="detail-type")
+    detail: EventDetail
+
+
 class DeliveryMessage(Model):
     """One SQS message: one event for one webhook. Never carries a secret."""
 

@@ -16,6 +16,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -114,6 +115,43 @@ def subscribed_events(events: list[str]) -> list[str]:
     return [ALL_EVENTS] if set(fanned_out) >= FANNED_OUT_EVENTS else fanned_out
 
 
+# Items of several tables in one BatchGetItem, strongly consistent: a GetItem's read units per item,
+# but one call and one round trip (a delivery's webhook and its log item).
+UNPROCESSED_TRIES = 4  # DynamoDB leaves keys unread under throttling; each try after a short backoff
+
+
+@dataclass(frozen=True)
+class ItemRead:
+    """One item to read with others (read_together): its table, its key, and what makes it a value."""
+
+    table: Any  # a boto3 Table resource; every read of one call shares its client
+    key: dict[str, Any]
+    parse: Callable[[dict[str, Any]], Any]
+
+
+def read_together(*reads: ItemRead) -> list[Any]:
+    """Each read's item, parsed, or None where there is none, in the reads' order."""
+    client, wanted = reads[0].table.meta.client, {}
+    for read in reads:
+        wanted.setdefault(read.table.name, {"Keys": [], "ConsistentRead": True})["Keys"].append(read.key)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for attempt in range(UNPROCESSED_TRIES):
+        answer = client.batch_get_item(RequestItems=wanted)
+        for table, items in answer["Responses"].items():
+            found.setdefault(table, []).extend(items)
+        if not (wanted := answer.get("UnprocessedKeys")):
+            break
+        time.sleep(0.05 * 2**attempt)
+    else:
+        raise RuntimeError(f"DynamoDB left {sum(len(t['Keys']) for t in wanted.values())} key(s) unread")
+    return [_parsed(read, found.get(read.table.name, [])) for read in reads]
+
+
+def _parsed(read: ItemRead, items: list[dict[str, Any]]) -> Any:
+    item = next((item for item in items if all(item.get(k) == v for k, v in read.key.items())), None)
+    return read.parse(item) if item else None
+
+
 class WebhookStore:
     def __init__(self, table):
         self.table = table
@@ -134,6 +172,13 @@ class WebhookStore:
             return None
         item = self.table.get_item(Key=webhook_key(company_id, webhook_id), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
+
+    def get_with(self, company_id: str, webhook_id: str, other: "ItemRead") -> tuple[Any, StoredWebhook | None]:
+        """Another table's item (as `other` parses it, or None) and the webhook, in one call (read_together)."""
+        if not WEBHOOK_ID.match(webhook_id):
+            return read_together(other)[0], None
+        logged, webhook = read_together(other, ItemRead(self.table, webhook_key(company_id, webhook_id), from_item))
+        return logged, webhook
 
     def page(
         self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]

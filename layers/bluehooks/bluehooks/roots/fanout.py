@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import Field
 
 from bluehooks.adapters.s3 import S3PayloadStore
@@ -16,7 +15,6 @@ from bluehooks.store import WebhookStore
 
 
 class FanoutSettings(WebhookTable, DeliveryQueue, PayloadBucket):
-    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     fanout_dlq_url: str = Field(alias="FANOUT_DLQ_URL")
 
 
@@ -24,7 +22,6 @@ class FanoutSettings(WebhookTable, DeliveryQueue, PayloadBucket):
 class FanoutRoot:
     settings: FanoutSettings
     fanout: Fanout
-    idempotency: DynamoDBPersistenceLayer  # what makes a redelivered event's fan-out happen once
 
 
 def build(settings: FanoutSettings, aws: Aws = boto3) -> FanoutRoot:
@@ -35,6 +32,4 @@ def build(settings: FanoutSettings, aws: Aws = boto3) -> FanoutRoot:
         dead_letters=SqsDeadLetters(sqs, settings.fanout_dlq_url),
         payloads=S3PayloadStore(aws.client("s3"), settings.payload_bucket),
     )
-    # A plain client, not the table resource's: its hooks would serialize the already typed items a second time.
-    idempotency = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=aws.client("dynamodb"))
-    return FanoutRoot(settings, fanout, idempotency)
+    return FanoutRoot(settings, fanout)
