@@ -22,7 +22,8 @@ from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
 from bluehooks.payload import delivery_body
-from bluehooks.ports import PayloadStore, Vault
+from bluehooks.ports import PayloadStore, RateLimits, Vault
+from bluehooks.rules import ratelimit
 from bluehooks.rules.health import HealthChange, after_count
 from bluehooks.rules.outcome import Fact, Known, Need, Outcome, Policy, decide
 from bluehooks.signing import signature_headers
@@ -50,6 +51,7 @@ class Deliverer:
         probe_interval: float = 30,
         announce=None,
         payloads: PayloadStore | None = None,
+        rate_limits: RateLimits | None = None,
     ):
         self.store = store
         self.log = log
@@ -59,6 +61,7 @@ class Deliverer:
         self.policy = Policy(schedule, disable_after, probe_interval)
         self.announce = announce or (lambda webhook, reason: None)
         self.payloads = payloads
+        self.rate_limits = rate_limits
 
     def attempt(self, message: DeliveryMessage) -> Outcome:
         """Learn what `decide` asks for until it decides, then carry that out (all but the queueing)."""
@@ -81,12 +84,17 @@ class Deliverer:
             return replace(known, webhook=self.store.get(message.companyId, message.webhookId))
         if fact == "probe":
             return replace(known, probe=self.store.take_probe(known.webhook, self.timeout + self.policy.probe_interval))
+        if fact == "slot":
+            webhook = known.webhook
+            return replace(known, slot=self.rate_limits.reserve(webhook.companyId, webhook.id, webhook.rateLimit))
+        if slot := known.slot_at():  # decide lets only a slot within HOLD_SECONDS through: wait for it
+            time.sleep(ratelimit.held(slot, now()))
         return replace(known, result=self._post(known.webhook, known.sent()), sent_at=known.now)
 
     def _carry_out(self, known: Known, outcome: Outcome) -> Outcome:
         if outcome.state:
             attempt = self._attempt(known, outcome) if outcome.result else None
-            self.log.record(known.sent(), outcome.state, attempt, outcome.reason)
+            self.log.record(known.sent(), outcome.state, attempt, outcome.reason, outcome.waiting_until)
         if outcome.health:
             self._keep_health(known.webhook, outcome.health)
         if outcome.release_probe:
