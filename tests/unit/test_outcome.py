@@ -74,7 +74,7 @@ def attempt(number: int) -> DeliveryMessage:
 
 
 LIMITED = WEBHOOK.model_copy(update={"rateLimit": 2})
-IN_1S, IN_2S = NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)
+IN_2S, IN_3S = NOW + timedelta(seconds=2), NOW + timedelta(seconds=3)
 CARRYING = MESSAGE.model_copy(update={"slotAt": STAMP})
 TRIED_AT_LIMIT = MESSAGE.model_copy(update={"infraRetries": INFRA_RETRIES - 1})
 TRIED_PAST = MESSAGE.model_copy(update={"infraRetries": INFRA_RETRIES})
@@ -98,8 +98,8 @@ OUTCOMES = [
     ("this run delivered", ready(logged=Logged(1, "succeeded")), "superseded", None, False),
     ("circuit open, lease another's", ready(webhook=unhealthy(), probe=False), "deferred", "pending", False),
     ("the probe succeeds", ready(webhook=unhealthy(), probe=True, result=Answer(200)), "delivered", "succeeded", False),
-    ("rate limited, slot 2 s away", ready(webhook=LIMITED, slot=IN_2S), "limited", "pending", False),
-    ("slot within 1 s", ready(webhook=LIMITED, slot=IN_1S, result=Answer(200)), "delivered", "succeeded", False),
+    ("rate limited, slot 3 s away", ready(webhook=LIMITED, slot=IN_3S), "limited", "pending", False),
+    ("slot within 2 s", ready(webhook=LIMITED, slot=IN_2S, result=Answer(200)), "delivered", "succeeded", False),
     ("our failure", ready(failure="Throttled"), "requeued", None, False),
     ("our failure, at the limit", ready(message=TRIED_AT_LIMIT, failure="x"), "requeued", None, False),
     ("our failure, past the limit", ready(message=TRIED_PAST, failure="x"), "dead", None, True),
@@ -245,9 +245,9 @@ def test_a_far_slot_waits_as_a_delayed_message_that_carries_it_and_shows_when_it
     assert (outcome.state, outcome.waiting_until) == ("pending", iso(slot))
     assert outcome.reason == f"rate limited: at {iso(slot)}"
     assert outcome.next.slotAt == iso(slot) and outcome.next.attempt == 2  # no attempt used, no new slot on arrival
-    assert outcome.delay == 29 and outcome.next.dueAt == iso(slot - timedelta(seconds=1))  # held the last second
+    assert outcome.delay == 28 and outcome.next.dueAt == iso(slot - timedelta(seconds=2))  # held the last 2 s
     assert outcome.result is None and outcome.health is None and not outcome.release_probe
-    arrived = decide(ready(webhook=LIMITED, message=outcome.next, now=slot - timedelta(seconds=1)), POLICY)
+    arrived = decide(ready(webhook=LIMITED, message=outcome.next, now=slot - timedelta(seconds=2)), POLICY)
     assert arrived == Need("result")  # within the hold: Deliverer waits for the slot, then POSTs
     early = decide(ready(webhook=LIMITED, message=outcome.next, now=NOW + timedelta(seconds=10)), POLICY)
     assert early.kind == "limited" and early.next.slotAt == iso(slot)  # re-delayed with the same slot

@@ -93,10 +93,10 @@ def test_concurrent_reservations_interleaved_at_every_step_never_share_or_crowd_
 
 
 def test_slots_as_times_and_the_hold():
-    slot = ratelimit.moment(T0 + 1_500_000)
-    assert slot == datetime(2023, 11, 14, 22, 13, 21, 500_000, tzinfo=UTC)
-    assert ratelimit.micros(slot) == T0 + 1_500_000
+    slot = ratelimit.moment(T0 + 2_500_000)
+    assert slot == datetime(2023, 11, 14, 22, 13, 22, 500_000, tzinfo=UTC)
+    assert ratelimit.micros(slot) == T0 + 2_500_000
     start = ratelimit.moment(T0)
     assert ratelimit.later(slot, start) and not ratelimit.later(slot, ratelimit.moment(T0 + 500_000))
-    assert ratelimit.held(slot, ratelimit.moment(T0 + 1_000_000)) == 0.5 and ratelimit.held(slot, slot) == 0
+    assert ratelimit.held(slot, ratelimit.moment(T0 + 2_000_000)) == 0.5 and ratelimit.held(slot, slot) == 0
     assert not ratelimit.later(None, start)

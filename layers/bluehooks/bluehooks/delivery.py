@@ -9,7 +9,7 @@ import json
 import random
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from aws_lambda_powertools import Logger
@@ -87,9 +87,9 @@ class Deliverer:
         if fact == "slot":
             webhook = known.webhook
             return replace(known, slot=self.rate_limits.reserve(webhook.companyId, webhook.id, webhook.rateLimit))
-        if slot := known.slot_at():  # decide lets only a slot within HOLD_SECONDS through: wait for it
-            time.sleep(ratelimit.held(slot, now()))
-        return replace(known, result=self._post(known.webhook, known.sent()), sent_at=known.now)
+        slot = known.slot_at()
+        sent_at = max(known.now, slot) if slot else known.now  # a rate-limited POST waits for its slot
+        return replace(known, result=self._post(known.webhook, known.sent(), slot), sent_at=sent_at)
 
     def _carry_out(self, known: Known, outcome: Outcome) -> Outcome:
         if outcome.state:
@@ -101,7 +101,7 @@ class Deliverer:
             self.store.end_probe(known.webhook)  # the others are released at their next try
         return self._log(known.message, outcome)
 
-    def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
+    def _post(self, webhook: StoredWebhook, message: DeliveryMessage, slot: datetime | None = None) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
         headers = {  # the webhook's own first, so that the contract's always win
             **open_all(self.vault, webhook.sealedHeaders, webhook.companyId, webhook.id),
@@ -109,6 +109,8 @@ class Deliverer:
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
         }
+        if slot:  # decide lets only a slot within HOLD_SECONDS through: wait for it, the slow reads done
+            time.sleep(ratelimit.held(slot, now()))
         # Never a POST whose outcome could not be written: slow reads before it (a brownout) leave the
         # record unattempted instead, so a receiver is not sent it again for want of a log write.
         require(self.timeout + RECORD_SECONDS, "the POST and the log write after it")

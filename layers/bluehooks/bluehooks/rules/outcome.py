@@ -207,8 +207,8 @@ def _deferred(message: DeliveryMessage, now: datetime, policy: Policy) -> Outcom
 
 
 def _limited(message: DeliveryMessage, slot: datetime, now: datetime, release_probe: bool) -> Outcome:
-    """Waits for its slot as a delayed message that carries it, shown waiting. Due a little before the slot
-    (SQS delays by whole seconds, rounded up), it arrives within HOLD_SECONDS of it and is held until then."""
+    """Waits for its slot as a delayed message that carries it, shown waiting; due HOLD_SECONDS before the
+    slot, it is held in the handler until then."""
     due, until = slot - timedelta(seconds=ratelimit.HOLD_SECONDS), iso(slot)
     return Outcome(
         "limited",

@@ -8,14 +8,17 @@ concurrent delivery invocations serialise on the item: `extend` while `tat` is a
 `restart` once it fell behind (or was never set). Each step is atomic; `reserve` is the loop.
 
 A slot within HOLD_SECONDS is waited for in the handler; a later one, as a delayed message that
-carries it (no new slot on arrival, no attempt used).
+carries it (no new slot on arrival, no attempt used) and arrives a little before it.
 """
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 MICROS = 1_000_000
-HOLD_SECONDS = 1.0  # SQS delays by whole seconds: a nearer slot is waited for, a later one queued
+# A slot this near is waited for in the handler; a later one, as a delayed message due this long before it:
+# SQS delays by whole seconds (rounded up), so it arrives one to two seconds early and is held until its slot,
+# with a second to spare for the poll's latency (a late arrival would crowd the slot after it).
+HOLD_SECONDS = 2.0
 Step = Callable[[int | None, int, int], int | None]  # (tat, now, interval) → the new tat, or None: not this step
 
 
