@@ -38,6 +38,10 @@ RECORD_SECONDS = 5
 PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
 
 
+class SlotPassed(Exception):
+    """The rate limit's slot passed while the POST was prepared: sent now, it would crowd the next slot."""
+
+
 class Deliverer:
     def __init__(
         self,
@@ -85,11 +89,18 @@ class Deliverer:
         if fact == "probe":
             return replace(known, probe=self.store.take_probe(known.webhook, self.timeout + self.policy.probe_interval))
         if fact == "slot":
-            webhook = known.webhook
-            return replace(known, slot=self.rate_limits.reserve(webhook.companyId, webhook.id, webhook.rateLimit))
+            return replace(known, slot=self._reserve(known.webhook))
         slot = known.slot_at()
         sent_at = max(known.now, slot) if slot else known.now  # a rate-limited POST waits for its slot
-        return replace(known, result=self._post(known.webhook, known.sent(), slot), sent_at=sent_at)
+        try:
+            return replace(known, result=self._post(known.webhook, known.sent(), slot), sent_at=sent_at)
+        except SlotPassed:  # a new slot, not the one passed (decide then says when it goes)
+            return replace(
+                known, message=message.model_copy(update={"slotAt": None}), slot=self._reserve(known.webhook)
+            )
+
+    def _reserve(self, webhook: StoredWebhook) -> datetime:
+        return self.rate_limits.reserve(webhook.companyId, webhook.id, webhook.rateLimit)
 
     def _carry_out(self, known: Known, outcome: Outcome) -> Outcome:
         if outcome.state:
@@ -110,6 +121,8 @@ class Deliverer:
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
         }
         if slot:  # decide lets only a slot within HOLD_SECONDS through: wait for it, the slow reads done
+            if ratelimit.late(slot, now()):
+                raise SlotPassed(f"{slot} passed while the POST was prepared")
             time.sleep(ratelimit.held(slot, now()))
         # Never a POST whose outcome could not be written: slow reads before it (a brownout) leave the
         # record unattempted instead, so a receiver is not sent it again for want of a log write.

@@ -19,6 +19,9 @@ MICROS = 1_000_000
 # SQS delays by whole seconds (rounded up), so it arrives one to two seconds early and is held until its slot,
 # with a second to spare for the poll's latency (a late arrival would crowd the slot after it).
 HOLD_SECONDS = 2.0
+# A POST this long after its slot (slow reads before it) would crowd the slot after it: it takes a new one.
+# So every POST starts within LATE_SECONDS of a slot of its own: at most rate x (1 + LATE_SECONDS) + 1 in any second.
+LATE_SECONDS = 0.25
 Step = Callable[[int | None, int, int], int | None]  # (tat, now, interval) → the new tat, or None: not this step
 
 
@@ -67,3 +70,8 @@ def held(slot: datetime, now: datetime) -> float:
 def later(slot: datetime | None, now: datetime) -> bool:
     """Whether the slot is too far to be waited for in the handler: the delivery waits as a delayed message."""
     return slot is not None and (slot - now).total_seconds() > HOLD_SECONDS
+
+
+def late(slot: datetime, now: datetime) -> bool:
+    """Whether the slot passed too long ago to POST in it (LATE_SECONDS)."""
+    return (now - slot).total_seconds() > LATE_SECONDS
