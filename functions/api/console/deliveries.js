@@ -10,10 +10,24 @@ export const STATE_LABEL = {
   dropped: "Dropped",
 };
 
+// Pending, and held back until a time the API gives (rate limited, or its endpoint unhealthy): waiting.
+const isWaiting = (delivery) => delivery.state === "pending" && Boolean(delivery.waitingUntil);
+
+// Why it waits, in the API's words ("rate limited: at …", "endpoint unhealthy: next probe at …"), the time
+// shown as the reader's.
+function waitingFor(delivery) {
+  const why = (delivery.reason || "waiting until").replace(/ at \S+$/, "");
+  const until = delivery.waitingUntil;
+  return [h("span", { class: "label" }, `${why[0].toUpperCase()}${why.slice(1)}`), " at ", when(until), " (", fromNow(until), ")"];
+}
+
 // What the collapsed row says after the state: when, what failed last, when it goes again.
 export function rowParts(delivery) {
+  const waiting = isWaiting(delivery);
   return [
-    h("span", { class: `state state-${delivery.state}` }, STATE_LABEL[delivery.state] || delivery.state),
+    waiting
+      ? h("span", { class: "state state-waiting" }, "Waiting")
+      : h("span", { class: `state state-${delivery.state}` }, STATE_LABEL[delivery.state] || delivery.state),
     h("span", { class: "delivery-event" }, delivery.event),
     h("span", { class: "delivery-time" }, when(delivery.createdAt)),
     h("span", { class: "delivery-count" }, counted(delivery.attemptCount, "attempt", "attempts")),
@@ -23,6 +37,7 @@ export function rowParts(delivery) {
     delivery.nextRetryAt && delivery.state === "failed"
       ? h("span", { class: "delivery-next" }, h("span", { class: "label" }, "Next retry "), fromNow(delivery.nextRetryAt))
       : null,
+    waiting ? h("span", { class: "delivery-waiting" }, waitingFor(delivery)) : null,
   ];
 }
 
@@ -30,8 +45,9 @@ export function deliveryFacts(delivery) {
   return facts([
     ["Delivery id", idCode(delivery.deliveryId)],
     ["Event id", idCode(delivery.eventId)],
-    delivery.reason ? ["Reason", delivery.reason] : null,
+    delivery.reason && !isWaiting(delivery) ? ["Reason", delivery.reason] : null, // a waiting one's is on its row
     delivery.nextRetryAt ? ["Next retry", when(delivery.nextRetryAt)] : null,
+    isWaiting(delivery) ? ["Waiting until", when(delivery.waitingUntil)] : null,
   ]);
 }
 
