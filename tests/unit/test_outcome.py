@@ -262,6 +262,8 @@ def test_a_slot_is_for_one_attempt_only_a_deferral_retry_or_requeue_takes_a_new_
     carrying = CARRYING
     deferred = decide(ready(message=carrying, webhook=unhealthy(rateLimit=2), probe=False), POLICY)
     assert deferred.next.slotAt is None and deferred.state == "pending"
+    retrying = decide(ready(logged=Logged(1, "failed"), webhook=unhealthy(), probe=False), POLICY)
+    assert retrying.state == "failed" and retrying.waiting_until  # a waiting retry stays one (ops pending lists it)
     assert deferred.waiting_until == iso(NOW + timedelta(seconds=30))
     assert deferred.reason == f"endpoint unhealthy: next probe at {deferred.waiting_until}"
     retry = decide(ready(message=carrying, webhook=LIMITED, result=Answer(500)), POLICY)

@@ -10,8 +10,8 @@ export const STATE_LABEL = {
   dropped: "Dropped",
 };
 
-// Pending, and held back until a time the API gives (rate limited, or its endpoint unhealthy): waiting.
-const isWaiting = (delivery) => delivery.state === "pending" && Boolean(delivery.waitingUntil);
+// Not settled, and held back until a time the API gives (rate limited, or its endpoint unhealthy): waiting.
+const isWaiting = (delivery) => ["pending", "failed"].includes(delivery.state) && Boolean(delivery.waitingUntil);
 
 // Why it waits, in the API's words ("rate limited: at …", "endpoint unhealthy: next probe at …"), the time
 // shown as the reader's.
@@ -34,7 +34,7 @@ export function rowParts(delivery) {
     delivery.lastError && delivery.state !== "succeeded"
       ? h("span", { class: "delivery-error" }, h("span", { class: "label" }, "Last error: "), delivery.lastError)
       : null,
-    delivery.nextRetryAt && delivery.state === "failed"
+    delivery.nextRetryAt && delivery.state === "failed" && !waiting
       ? h("span", { class: "delivery-next" }, h("span", { class: "label" }, "Next retry "), fromNow(delivery.nextRetryAt))
       : null,
     waiting ? h("span", { class: "delivery-waiting" }, waitingFor(delivery)) : null,
@@ -46,7 +46,7 @@ export function deliveryFacts(delivery) {
     ["Delivery id", idCode(delivery.deliveryId)],
     ["Event id", idCode(delivery.eventId)],
     delivery.reason && !isWaiting(delivery) ? ["Reason", delivery.reason] : null, // a waiting one's is on its row
-    delivery.nextRetryAt ? ["Next retry", when(delivery.nextRetryAt)] : null,
+    delivery.nextRetryAt && !isWaiting(delivery) ? ["Next retry", when(delivery.nextRetryAt)] : null,
     isWaiting(delivery) ? ["Waiting until", when(delivery.waitingUntil)] : null,
   ]);
 }

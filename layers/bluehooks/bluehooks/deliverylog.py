@@ -101,7 +101,7 @@ class DeliveryLog:
             "state": state,
             "reason": reason,
             "updatedAt": now,
-            "nextRetryAt": attempt.nextRetryAt if attempt else None,
+            "nextRetryAt": attempt.nextRetryAt if attempt else waiting_until,  # when it is tried next
             "waitingUntil": waiting_until,
             "webhookId": message.webhookId,
             "companyId": message.companyId,

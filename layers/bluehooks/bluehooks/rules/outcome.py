@@ -153,7 +153,7 @@ def decide(known: Known, policy: Policy) -> Outcome | Need:
     if probing and known.probe is None:
         return Need("probe")
     if probing and not known.probe:
-        return _deferred(message, known.now, policy)
+        return _deferred(known, policy)
     if webhook.rateLimit and not message.slotAt and known.slot is None:
         return Need("slot")
     if ratelimit.later(slot := known.slot_at(), known.now):
@@ -199,11 +199,12 @@ def _later(message: DeliveryMessage, kind: Kind, seconds: float, now: datetime, 
     return Outcome(kind, delay=seconds, next=due, reason=reason)
 
 
-def _deferred(message: DeliveryMessage, now: datetime, policy: Policy) -> Outcome:
-    """The circuit is open and another probes: the same attempt after the probe interval, shown waiting."""
-    outcome = _later(message, "deferred", policy.probe_interval, now, "endpoint unhealthy: next probe")
-    until = outcome.next.dueAt
-    return replace(outcome, state="pending", waiting_until=until, reason=f"endpoint unhealthy: next probe at {until}")
+def _deferred(known: Known, policy: Policy) -> Outcome:
+    """The circuit is open and another probes: the same attempt after the probe interval, shown waiting (in
+    the state it was: a failed delivery stays failed, as ops and the API list waiting retries)."""
+    outcome = _later(known.message, "deferred", policy.probe_interval, known.now, "endpoint unhealthy")
+    until, state = outcome.next.dueAt, known.logged.state if known.logged else "pending"
+    return replace(outcome, state=state, waiting_until=until, reason=f"endpoint unhealthy: next probe at {until}")
 
 
 def _limited(message: DeliveryMessage, slot: datetime, now: datetime, release_probe: bool) -> Outcome:
