@@ -3,15 +3,18 @@ the limit, waiting as delayed messages shown pending: real handlers, moto server
 
 import itertools
 import threading
+import time
+from datetime import timedelta
 
 import boto3
 import pytest
 
 from bluehooks.adapters.ratelimits import DynamoRateLimits
+from bluehooks.timestamps import parse
 from devstack.lambdas import LambdaContext
 from tests.integration.conftest import bus_event
-from tests.integration.test_deliveries import create, delivery, drain
-from tests.integration.test_engine import queue_counts
+from tests.integration.test_deliveries import create, delivery, drain, ping
+from tests.integration.test_engine import delivery_root, queue_counts
 
 PUBLIC = "https://93.184.216.34/hook"
 
@@ -97,3 +100,28 @@ def test_a_burst_is_spread_to_the_limit_and_waits_pending_without_using_attempts
     for item in waiting:  # each sent at its slot, not before
         (sent,) = delivery(api, hook["id"], item["deliveryId"])["attempts"]
         assert sent["at"] >= item["waitingUntil"] and sent["attempt"] == 1
+
+
+def test_a_post_whose_slot_passed_while_it_was_prepared_takes_a_new_slot(api, receiver, delivery_poller, monkeypatch):
+    """A brownout: opening the secret takes 0.5 s, so its first slot (1/s) has passed when the POST could start."""
+    hook = create(api, receiver.url("/late"), rateLimit=1)
+    delivery_id = ping(api, hook["id"])
+    deliverer = delivery_root(delivery_poller).deliverer
+    real_reserve, real_open, slots = deliverer.rate_limits.reserve, deliverer.vault.open, []
+
+    def reserve(*args):
+        slots.append(real_reserve(*args))
+        return slots[-1]
+
+    def slow_open(*args):
+        time.sleep(0.5)
+        return real_open(*args)
+
+    monkeypatch.setattr(deliverer.rate_limits, "reserve", reserve)
+    monkeypatch.setattr(deliverer.vault, "open", slow_open)
+    drain(delivery_poller, lambda: len(receiver.at("/late")) == 1, timeout=15)
+    first, second = slots  # the passed one, and the one it was sent in: a second apart
+    assert (second - first).total_seconds() == 1
+    (sent,) = delivery(api, hook["id"], delivery_id)["attempts"]
+    assert sent["attempt"] == 1 and parse(sent["at"]) >= second - timedelta(milliseconds=1)  # the log keeps ms
+    assert receiver.at("/late")[0].at >= second.timestamp()
