@@ -120,13 +120,13 @@ class Deliverer:
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
         }
-        if slot:  # decide lets only a slot within HOLD_SECONDS through: wait for it, the slow reads done
-            if ratelimit.late(slot, now()):
-                raise SlotPassed(f"{slot} passed while the POST was prepared")
-            time.sleep(ratelimit.held(slot, now()))
+        hold = ratelimit.held(slot, now()) if slot else 0.0  # decide lets only a slot within HOLD_SECONDS through
         # Never a POST whose outcome could not be written: slow reads before it (a brownout) leave the
         # record unattempted instead, so a receiver is not sent it again for want of a log write.
-        require(self.timeout + RECORD_SECONDS, "the POST and the log write after it")
+        require(self.timeout + RECORD_SECONDS + hold, "the POST and the log write after it")
+        if slot and ratelimit.late(slot, now()):  # (a brownout's new slots end with the invocation's time, above)
+            raise SlotPassed(f"{slot} passed while the POST was prepared")
+        time.sleep(hold)  # the slot, the slow reads done
         return post(self.session, webhook.url, body, headers, self.timeout)
 
     def _secrets(self, webhook: StoredWebhook) -> list[str]:
