@@ -1,5 +1,8 @@
 """moto's server, with the limits AWS enforces and moto does not: run as `python -m devstack.motoserver`.
 
+DynamoDB: each write (its condition, update and returned values) is one step, as on AWS: moto's threads
+could interleave two conditional updates of one item.
+
 SQS: a standard queue holds at most SQS_INFLIGHT_LIMIT in-flight messages (received, not yet
 deleted; AWS: about 120,000); past it, ReceiveMessage fails with OverLimit for every consumer
 of the queue, as on AWS. Tests scale the limit down to show what a design does when it is hit.
@@ -28,6 +31,7 @@ from functools import partial
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 from moto.sqs.exceptions import SQSException
@@ -63,6 +67,26 @@ def receive_message(self: SQSBackend, queue_name: str, *args, **kwargs):
 
 
 SQSBackend.receive_message = receive_message
+
+# -- DynamoDB: each write is atomic, as on AWS --------------------------------------------------
+# DynamoDB applies a write to an item in one step: its condition, its update and the values it returns.
+# moto's server serves requests on threads and checks, reads and writes in steps, so two concurrent
+# `SET tat = tat + :step` (bluehooks.adapters.ratelimits) or counter ADDs could both pass their
+# condition on the same old value. One lock over the writes makes each one step again.
+
+_writes = threading.RLock()  # re-entrant: a transaction's items are written by the same methods
+
+
+def _atomic(write):
+    def written(*args, **kwargs):
+        with _writes:
+            return write(*args, **kwargs)
+
+    return written
+
+
+for _write in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _write, _atomic(getattr(DynamoDBBackend, _write)))
 
 # -- calls: what AWS would bill -------------------------------------------------------------
 

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or ROOT / "test-output" / "screenshots")
 CONSOLE_FILES = ROOT / "functions" / "api" / "console"
 DOCS_SHOT = ROOT / "docs" / "console.png"
+WAITING_SHOT = Path(os.environ.get("WAITING_SCREENSHOT") or SHOTS / "waiting.png")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -812,3 +813,50 @@ def test_keyboard_only_sign_in_create_test_and_inspect_a_delivery(stack, page, r
     tab_to(page, "Recover")
     page.keyboard.press("Enter")
     expect(page.locator("#notice")).to_contain_text("nothing to recover")
+
+
+def test_a_rate_limited_burst_shows_waiting_rows_with_why_and_when_they_go(stack, page, receiver):
+    token = mint("initech", "ina", "ADMIN", SECRET)
+    sign_in(page, stack, token)
+    page.get_by_role("link", name="New webhook").click()
+    page.get_by_label("Name", exact=True).fill("Bulk import")
+    page.get_by_label("Endpoint URL").fill(receiver.url("/bulk"))
+    page.get_by_role("checkbox", name=re.compile("^TODO_CREATED")).check()
+    limit = page.get_by_label("Rate limit (deliveries a second)")
+    limit.fill("0")
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.locator("#wh-rate-limit-error")).to_contain_text("greater than or equal to 1")  # the API's words
+    expect(limit).to_have_attribute("aria-invalid", "true")
+    limit.fill("1")
+    page.get_by_role("button", name="Create webhook").click()
+    page.get_by_role("button", name="I've stored it, hide it").click()
+    expect(page.locator(".summary")).to_contain_text("1 delivery a second")
+
+    for n in range(8):  # a bulk import: 8 records at once, to a receiver that takes one a second
+        put_event(stack, "initech", "p1", f"imported {n}")
+    waiting = page.locator(".delivery").filter(has=page.locator(".state-waiting"))
+    deadline = time.monotonic() + 20
+    while not waiting.count():  # the log is read again on Refresh (it is watched only after a test or retry)
+        assert time.monotonic() < deadline, "no delivery shown waiting"
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(500)
+    # The one whose slot is furthest: still waiting while it is looked at.
+    last = max(waiting.all(), key=lambda row: row.locator(".delivery-waiting time").first.get_attribute("datetime"))
+    row = page.locator(f".delivery[data-delivery-id='{last.get_attribute('data-delivery-id')}']")
+    expect(row.locator(".delivery-waiting")).to_contain_text(
+        re.compile(r"^Rate limited: at .+ \((in \d+ seconds?|now)\)$")
+    )
+    row.locator(".delivery-toggle").click()
+    expect(row.locator(".facts")).to_contain_text("Waiting until")
+    expect(row.locator(".delivery-body")).to_contain_text("No attempt yet.")
+    page.screenshot(path=WAITING_SHOT, full_page=True)
+    receiver.wait_for("/bulk", count=8, timeout=30)
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator(".state-succeeded")).to_have_count(8, timeout=10_000)
+    expect(page.locator(".state-waiting")).to_have_count(0)
+
+    page.get_by_role("link", name="Edit").click()
+    expect(limit).to_have_value("1")
+    limit.fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".summary")).to_contain_text("Unlimited")

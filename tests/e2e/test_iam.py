@@ -78,7 +78,8 @@ def run(receiver):
     stack = LocalStackProcess(WEBHOOKS_JWT_SECRET=SECRET, RETRY_SCHEDULE="0,1", DELIVERY_TIMEOUT_SECONDS="2")
     try:
         company = f"iam-{uuid.uuid4().hex[:8]}"
-        up = call(stack, company, "POST", "/webhooks", url=receiver.url("/up"), events=["TODO_CREATED"])
+        # Rate limited (a limit it never reaches): each delivery to it takes a slot in LimitsTable.
+        up = call(stack, company, "POST", "/webhooks", url=receiver.url("/up"), events=["TODO_CREATED"], rateLimit=100)
         gone = call(stack, company, "POST", "/webhooks", url=receiver.behave("/gone", 410), events=["TODO_CREATED"])
         down = call(stack, company, "POST", "/webhooks", url=receiver.behave("/down", 500), events=["TODO_CREATED"])
         put_event(stack, event(company))
@@ -150,6 +151,16 @@ def test_the_subscription_index_condition_keeps_the_fanout_off_webhook_items(run
     dynamodb.query(**query, ExpressionAttributeValues={":pk": {"S": "SUBSCRIPTION#acme#TODO_CREATED"}})
     with pytest.raises(botocore.exceptions.ClientError, match="AccessDeniedException"):
         dynamodb.query(**query, ExpressionAttributeValues={":pk": {"S": "WEBHOOK#acme"}})
+
+
+def test_the_delivery_function_reserves_rate_limit_slots_only(run):
+    """Its grant on LimitsTable is for the slots (pk RATE#...), never the API's per-company counts."""
+    stack, _ = run
+    dynamodb = stack.client("dynamodb", aws_access_key_id="DeliveryFunctionRole", aws_secret_access_key="x")
+    update = {"TableName": f"{STACK}-LimitsTable", "UpdateExpression": "SET tat = :t"}
+    dynamodb.update_item(**update, Key={"pk": {"S": "RATE#acme#wh_x"}}, ExpressionAttributeValues={":t": {"N": "1"}})
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDeniedException"):
+        dynamodb.update_item(**update, Key={"pk": {"S": "acme#29000000"}}, ExpressionAttributeValues={":t": {"N": "1"}})
 
 
 def edited(tmp_path: Path, *changes: tuple[str, str]) -> Path:

@@ -152,6 +152,14 @@ def test_an_unhealthy_webhook_gets_one_probe_at_a_time_and_the_rest_are_released
     assert hostile.requests.count("/hang") - hung_before == 1  # one probe, not eight timeouts
     # seven waiting for the probe, attempts unused, and the probe's own next attempt: delayed, none in flight
     assert queue_counts(queues["DeliveryQueue"]) == {"visible": 0, "NotVisible": 0, "Delayed": 8}
+    # The seven show why they wait and until when (the log and the console's Waiting).
+    shown = [delivery(api, hook["id"], delivery_id) for delivery_id in waiting]
+    deferred = [item for item in shown if not item["attempts"]]
+    assert len(deferred) == 7
+    for item in deferred:
+        assert (
+            item["state"] == "pending" and item["reason"] == f"endpoint unhealthy: next probe at {item['waitingUntil']}"
+        )
     api("PATCH", f"/webhooks/{hook['id']}", {"url": receiver.url("/back")})  # the endpoint recovers
     drain(delivery_poller, lambda: len(receiver.at("/back")) == 8, timeout=20)
     assert hostile.requests.count("/hang") - hung_before == 1

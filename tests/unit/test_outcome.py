@@ -47,6 +47,7 @@ class Logged:
     run: int
     state: str
     updatedAt: str = STAMP
+    waitingUntil: str | None = None
 
 
 @dataclass
@@ -72,6 +73,9 @@ def attempt(number: int) -> DeliveryMessage:
     return MESSAGE.model_copy(update={"attempt": number})
 
 
+LIMITED = WEBHOOK.model_copy(update={"rateLimit": 2})
+IN_2S, IN_3S = NOW + timedelta(seconds=2), NOW + timedelta(seconds=3)
+CARRYING = MESSAGE.model_copy(update={"slotAt": STAMP})
 TRIED_AT_LIMIT = MESSAGE.model_copy(update={"infraRetries": INFRA_RETRIES - 1})
 TRIED_PAST = MESSAGE.model_copy(update={"infraRetries": INFRA_RETRIES})
 KEPT_IN_S3 = MESSAGE.model_copy(update={"payload": None, "payloadKey": "payloads/" + "a" * 32})
@@ -92,8 +96,10 @@ OUTCOMES = [
     ("a newer run, attempted", ready(logged=Logged(2, "failed")), "superseded", None, False),
     ("a newer run, pending", ready(logged=Logged(2, "pending")), "superseded", None, False),
     ("this run delivered", ready(logged=Logged(1, "succeeded")), "superseded", None, False),
-    ("circuit open, lease another's", ready(webhook=unhealthy(), probe=False), "deferred", None, False),
+    ("circuit open, lease another's", ready(webhook=unhealthy(), probe=False), "deferred", "pending", False),
     ("the probe succeeds", ready(webhook=unhealthy(), probe=True, result=Answer(200)), "delivered", "succeeded", False),
+    ("rate limited, slot 3 s away", ready(webhook=LIMITED, slot=IN_3S), "limited", "pending", False),
+    ("slot within 2 s", ready(webhook=LIMITED, slot=IN_2S, result=Answer(200)), "delivered", "succeeded", False),
     ("our failure", ready(failure="Throttled"), "requeued", None, False),
     ("our failure, at the limit", ready(message=TRIED_AT_LIMIT, failure="x"), "requeued", None, False),
     ("our failure, past the limit", ready(message=TRIED_PAST, failure="x"), "dead", None, True),
@@ -107,7 +113,7 @@ OUTCOMES = [
 def test_every_outcome(known, kind, state, dead_letter):
     outcome = decide(known, POLICY)
     assert (outcome.kind, outcome.state, outcome.dead_letter) == (kind, state, dead_letter)
-    assert (outcome.next is not None) == (kind in ("retry", "deferred", "requeued"))
+    assert (outcome.next is not None) == (kind in ("retry", "deferred", "requeued", "limited"))
     assert outcome.reason or kind in ("delivered", "retry")  # whatever is not sent or not delivered says why
 
 
@@ -120,6 +126,10 @@ NEEDS = [
     ("an UNHEALTHY webhook: its probe lease", ready(webhook=unhealthy()), "probe"),
     ("a HEALTHY one: the POST", ready(), "result"),
     ("a probe taken: the POST", ready(webhook=unhealthy(), probe=True), "result"),
+    ("a rate-limited webhook: its slot", ready(webhook=LIMITED), "slot"),
+    ("a slot reserved: the POST", ready(webhook=LIMITED, slot=NOW), "result"),
+    ("a slot carried: the POST", ready(webhook=LIMITED, message=CARRYING), "result"),
+    ("unhealthy and limited: the probe first", ready(webhook=unhealthy(rateLimit=2)), "probe"),
 ]
 
 
@@ -193,6 +203,9 @@ def test_settled_and_queued_are_the_same_for_delivery_ops_and_the_api():
     assert queued(Logged(1, "pending", iso(NOW - STALE_PENDING)), NOW)
     assert not queued(Logged(1, "pending", iso(NOW - STALE_PENDING - timedelta(milliseconds=1))), NOW)
     assert not queued(Logged(1, "failed"), NOW)
+    long_ago = iso(NOW - timedelta(hours=1))
+    assert queued(Logged(1, "pending", long_ago, waitingUntil=iso(NOW + timedelta(hours=1))), NOW)  # rate limited
+    assert not queued(Logged(1, "pending", long_ago, waitingUntil=long_ago), NOW)
 
 
 REDRIVES = [
@@ -224,3 +237,35 @@ def test_no_fact_is_learned_twice():
         asked.append(step.fact)
         known = replace(known, **{step.fact: answers[step.fact]})
     assert asked == ["logged", "payload", "webhook", "probe", "result"] and step.kind == "delivered"
+
+
+def test_a_far_slot_waits_as_a_delayed_message_that_carries_it_and_shows_when_it_goes():
+    slot = NOW + timedelta(seconds=30)
+    outcome = decide(ready(webhook=LIMITED, slot=slot, message=attempt(2)), POLICY)
+    assert (outcome.state, outcome.waiting_until) == ("pending", iso(slot))
+    assert outcome.reason == f"rate limited: at {iso(slot)}"
+    assert outcome.next.slotAt == iso(slot) and outcome.next.attempt == 2  # no attempt used, no new slot on arrival
+    assert outcome.delay == 28 and outcome.next.dueAt == iso(slot - timedelta(seconds=2))  # held the last 2 s
+    assert outcome.result is None and outcome.health is None and not outcome.release_probe
+    arrived = decide(ready(webhook=LIMITED, message=outcome.next, now=slot - timedelta(seconds=2)), POLICY)
+    assert arrived == Need("result")  # within the hold: Deliverer waits for the slot, then POSTs
+    early = decide(ready(webhook=LIMITED, message=outcome.next, now=NOW + timedelta(seconds=10)), POLICY)
+    assert early.kind == "limited" and early.next.slotAt == iso(slot)  # re-delayed with the same slot
+
+
+def test_a_probe_that_must_wait_for_its_slot_lets_another_probe_meanwhile():
+    outcome = decide(ready(webhook=unhealthy(rateLimit=2), probe=True, slot=NOW + timedelta(seconds=5)), POLICY)
+    assert outcome.kind == "limited" and outcome.release_probe
+
+
+def test_a_slot_is_for_one_attempt_only_a_deferral_retry_or_requeue_takes_a_new_one():
+    carrying = CARRYING
+    deferred = decide(ready(message=carrying, webhook=unhealthy(rateLimit=2), probe=False), POLICY)
+    assert deferred.next.slotAt is None and deferred.state == "pending"
+    retrying = decide(ready(logged=Logged(1, "failed"), webhook=unhealthy(), probe=False), POLICY)
+    assert retrying.state == "failed" and retrying.waiting_until  # a waiting retry stays one (ops pending lists it)
+    assert deferred.waiting_until == iso(NOW + timedelta(seconds=30))
+    assert deferred.reason == f"endpoint unhealthy: next probe at {deferred.waiting_until}"
+    retry = decide(ready(message=carrying, webhook=LIMITED, result=Answer(500)), POLICY)
+    assert retry.kind == "retry" and retry.next.slotAt is None
+    assert decide(ready(message=carrying, failure="x"), POLICY).next.slotAt is None

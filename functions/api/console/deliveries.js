@@ -10,19 +10,34 @@ export const STATE_LABEL = {
   dropped: "Dropped",
 };
 
+// Not settled, and held back until a time the API gives (rate limited, or its endpoint unhealthy): waiting.
+const isWaiting = (delivery) => ["pending", "failed"].includes(delivery.state) && Boolean(delivery.waitingUntil);
+
+// Why it waits, in the API's words ("rate limited: at …", "endpoint unhealthy: next probe at …"), the time
+// shown as the reader's.
+function waitingFor(delivery) {
+  const why = (delivery.reason || "waiting until").replace(/ at \S+$/, "");
+  const until = delivery.waitingUntil;
+  return [h("span", { class: "label" }, `${why[0].toUpperCase()}${why.slice(1)}`), " at ", when(until), " (", fromNow(until), ")"];
+}
+
 // What the collapsed row says after the state: when, what failed last, when it goes again.
 export function rowParts(delivery) {
+  const waiting = isWaiting(delivery);
   return [
-    h("span", { class: `state state-${delivery.state}` }, STATE_LABEL[delivery.state] || delivery.state),
+    waiting
+      ? h("span", { class: "state state-waiting" }, "Waiting")
+      : h("span", { class: `state state-${delivery.state}` }, STATE_LABEL[delivery.state] || delivery.state),
     h("span", { class: "delivery-event" }, delivery.event),
     h("span", { class: "delivery-time" }, when(delivery.createdAt)),
     h("span", { class: "delivery-count" }, counted(delivery.attemptCount, "attempt", "attempts")),
     delivery.lastError && delivery.state !== "succeeded"
       ? h("span", { class: "delivery-error" }, h("span", { class: "label" }, "Last error: "), delivery.lastError)
       : null,
-    delivery.nextRetryAt && delivery.state === "failed"
+    delivery.nextRetryAt && delivery.state === "failed" && !waiting
       ? h("span", { class: "delivery-next" }, h("span", { class: "label" }, "Next retry "), fromNow(delivery.nextRetryAt))
       : null,
+    waiting ? h("span", { class: "delivery-waiting" }, waitingFor(delivery)) : null,
   ];
 }
 
@@ -30,8 +45,9 @@ export function deliveryFacts(delivery) {
   return facts([
     ["Delivery id", idCode(delivery.deliveryId)],
     ["Event id", idCode(delivery.eventId)],
-    delivery.reason ? ["Reason", delivery.reason] : null,
-    delivery.nextRetryAt ? ["Next retry", when(delivery.nextRetryAt)] : null,
+    delivery.reason && !isWaiting(delivery) ? ["Reason", delivery.reason] : null, // a waiting one's is on its row
+    delivery.nextRetryAt && !isWaiting(delivery) ? ["Next retry", when(delivery.nextRetryAt)] : null,
+    isWaiting(delivery) ? ["Waiting until", when(delivery.waitingUntil)] : null,
   ]);
 }
 

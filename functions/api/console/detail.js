@@ -118,6 +118,7 @@ export function renderDetail(id) {
         ["Created", when(webhook.createdAt)],
         ["Updated", when(webhook.updatedAt)],
         ["Id", idCode(webhook.id)],
+        ["Rate limit", webhook.rateLimit ? counted(webhook.rateLimit, "delivery a second", "deliveries a second") : "Unlimited"],
         ["Filter", webhook.filter ? h("pre", { class: "code" }, JSON.stringify(webhook.filter, null, 2)) : "None", "wide"],
       ]),
     );

@@ -122,6 +122,12 @@ export function renderForm(existing) {
       ". Empty: no filter.",
     ],
   );
+  const rateLimit = field(
+    "wh-rate-limit",
+    "Rate limit (deliveries a second)",
+    h("input", { type: "number", min: "1", max: "10000", step: "1", inputmode: "numeric", value: existing?.rateLimit ?? "" }),
+    "Optional: 1 to 10,000. Deliveries past it wait their turn (shown as Waiting), never counted as attempts. Empty: unlimited.",
+  );
   const enabledBox = h("input", { type: "checkbox", id: "wh-enabled", checked: existing ? existing.enabled : true });
   const enabled = h(
     "div",
@@ -141,6 +147,7 @@ export function renderForm(existing) {
     projects.wrap,
     filter.wrap,
     filterTester(filter.control, existing),
+    rateLimit.wrap,
     enabled,
     formError,
     h("div", { class: "actions" }, save, h("a", { href: back, class: "button" }, "Cancel")),
@@ -151,6 +158,7 @@ export function renderForm(existing) {
     events: [eventsError, boxes[0]?.querySelector("input")],
     projectIds: [projects.error, projects.control],
     filter: [filter.error, filter.control],
+    rateLimit: [rateLimit.error, rateLimit.control],
   };
 
   function clearErrors() {
@@ -201,6 +209,7 @@ export function renderForm(existing) {
         .map((id) => id.trim())
         .filter(Boolean),
       filter: null,
+      rateLimit: rateLimit.control.value.trim() === "" ? null : Number(rateLimit.control.value),
       enabled: enabledBox.checked,
     };
     if (!body.url) return fieldError("url", "Enter the URL deliveries go to.").focus();
@@ -335,5 +344,6 @@ function changed(before, after) {
   if (!same([...before.projectIds].sort(), [...after.projectIds].sort())) changes.projectIds = after.projectIds;
   if (!same(before.filter, after.filter)) changes.filter = after.filter;
   if (before.enabled !== after.enabled) changes.enabled = after.enabled;
+  if ((before.rateLimit ?? null) !== after.rateLimit) changes.rateLimit = after.rateLimit;
   return changes;
 }

@@ -9,7 +9,7 @@ import json
 import random
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from aws_lambda_powertools import Logger
@@ -22,7 +22,8 @@ from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
 from bluehooks.payload import delivery_body
-from bluehooks.ports import PayloadStore, Vault
+from bluehooks.ports import PayloadStore, RateLimits, Vault
+from bluehooks.rules import ratelimit
 from bluehooks.rules.health import HealthChange, after_count
 from bluehooks.rules.outcome import Fact, Known, Need, Outcome, Policy, decide
 from bluehooks.signing import signature_headers
@@ -35,6 +36,10 @@ DISABLED_EVENT = "WEBHOOK_DISABLED"
 # that must follow a POST.
 RECORD_SECONDS = 5
 PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
+
+
+class SlotPassed(Exception):
+    """The rate limit's slot passed while the POST was prepared: sent now, it would crowd the next slot."""
 
 
 class Deliverer:
@@ -50,6 +55,7 @@ class Deliverer:
         probe_interval: float = 30,
         announce=None,
         payloads: PayloadStore | None = None,
+        rate_limits: RateLimits | None = None,
     ):
         self.store = store
         self.log = log
@@ -59,6 +65,7 @@ class Deliverer:
         self.policy = Policy(schedule, disable_after, probe_interval)
         self.announce = announce or (lambda webhook, reason: None)
         self.payloads = payloads
+        self.rate_limits = rate_limits
 
     def attempt(self, message: DeliveryMessage) -> Outcome:
         """Learn what `decide` asks for until it decides, then carry that out (all but the queueing)."""
@@ -82,19 +89,31 @@ class Deliverer:
             return replace(known, webhook=self.store.get(message.companyId, message.webhookId))
         if fact == "probe":
             return replace(known, probe=self.store.take_probe(known.webhook, self.timeout + self.policy.probe_interval))
-        return replace(known, result=self._post(known.webhook, known.sent()), sent_at=known.now)
+        if fact == "slot":
+            return replace(known, slot=self._reserve(known.webhook))
+        slot = known.slot_at()
+        sent_at = max(known.now, slot) if slot else known.now  # a rate-limited POST waits for its slot
+        try:
+            return replace(known, result=self._post(known.webhook, known.sent(), slot), sent_at=sent_at)
+        except SlotPassed:  # a new slot, not the one passed (decide then says when it goes)
+            return replace(
+                known, message=message.model_copy(update={"slotAt": None}), slot=self._reserve(known.webhook)
+            )
+
+    def _reserve(self, webhook: StoredWebhook) -> datetime:
+        return self.rate_limits.reserve(webhook.companyId, webhook.id, webhook.rateLimit)
 
     def _carry_out(self, known: Known, outcome: Outcome) -> Outcome:
         if outcome.state:
             attempt = self._attempt(known, outcome) if outcome.result else None
-            self.log.record(known.sent(), outcome.state, attempt, outcome.reason)
+            self.log.record(known.sent(), outcome.state, attempt, outcome.reason, outcome.waiting_until)
         if outcome.health:
             self._keep_health(known.webhook, outcome.health)
         if outcome.release_probe:
             self.store.end_probe(known.webhook)  # the others are released at their next try
         return self._log(known.message, outcome)
 
-    def _post(self, webhook: StoredWebhook, message: DeliveryMessage) -> HttpResult:
+    def _post(self, webhook: StoredWebhook, message: DeliveryMessage, slot: datetime | None = None) -> HttpResult:
         body = delivery_body(message.payload, webhook.public())
         headers = {  # the webhook's own first, so that the contract's always win
             **open_all(self.vault, webhook.sealedHeaders, webhook.companyId, webhook.id),
@@ -102,9 +121,13 @@ class Deliverer:
             "User-Agent": USER_AGENT,
             **signature_headers(self._secrets(webhook), message.deliveryId, int(time.time()), body),
         }
+        hold = ratelimit.held(slot, now()) if slot else 0.0  # decide lets only a slot within HOLD_SECONDS through
         # Never a POST whose outcome could not be written: slow reads before it (a brownout) leave the
         # record unattempted instead, so a receiver is not sent it again for want of a log write.
-        require(self.timeout + RECORD_SECONDS, "the POST and the log write after it")
+        require(self.timeout + RECORD_SECONDS + hold, "the POST and the log write after it")
+        if slot and ratelimit.late(slot, now()):  # (a brownout's new slots end with the invocation's time, above)
+            raise SlotPassed(f"{slot} passed while the POST was prepared")
+        time.sleep(hold)  # the slot, the slow reads done
         return post(self.session, webhook.url, body, headers, self.timeout)
 
     def _secrets(self, webhook: StoredWebhook) -> list[str]:

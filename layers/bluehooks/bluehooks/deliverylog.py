@@ -98,14 +98,18 @@ class DeliveryLog:
         state: DeliveryState,
         attempt: DeliveryAttempt | None = None,
         reason: str | None = None,
+        waiting_until: str | None = None,
     ) -> bool:
-        """Write one attempt (or a state with no attempt) in one UpdateItem; False if a newer run owns it."""
+        """Write one attempt (or a state with no attempt) in one UpdateItem; False if a newer run owns it.
+
+        `waiting_until`: a pending delivery held back until then (rate limited, or its endpoint unhealthy)."""
         now = now_iso()
         sets = {
             "state": state,
             "reason": reason,
             "updatedAt": now,
-            "nextRetryAt": attempt.nextRetryAt if attempt else None,
+            "nextRetryAt": attempt.nextRetryAt if attempt else waiting_until,  # when it is tried next
+            "waitingUntil": waiting_until,
             "webhookId": message.webhookId,
             "companyId": message.companyId,
             "eventId": message.eventId,
@@ -139,7 +143,7 @@ class DeliveryLog:
                 logger.error(
                     "attempt not logged: the delivery's item is full", extra={"deliveryId": message.deliveryId}
                 )
-                return self.record(message, state, None, reason)
+                return self.record(message, state, None, reason, waiting_until)
             raise
         return True
 
@@ -171,7 +175,8 @@ class DeliveryLog:
             self.table.update_item(
                 Key={"pk": partition(delivery.companyId, delivery.webhookId), "sk": delivery.deliveryId},
                 UpdateExpression=(
-                    "SET #state = :state, #reason = :reason, #run = #run + :step, updatedAt = :now, nextRetryAt = :none"
+                    "SET #state = :state, #reason = :reason, #run = #run + :step, updatedAt = :now,"
+                    " nextRetryAt = :none, waitingUntil = :none"
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#state": "state", "#reason": "reason", "#run": "run"},

@@ -76,6 +76,7 @@ class WebhookService:
             events=body.events,
             projectIds=body.projectIds,
             filter=body.filter,
+            rateLimit=body.rateLimit,
             **self._headers(body.headers, caller.company, webhook_id),
             companyId=caller.company,
             createdById=caller.sub,

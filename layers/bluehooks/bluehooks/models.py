@@ -112,6 +112,16 @@ HeaderSet = Annotated[
     ),
     AfterValidator(customheaders.checked),
 ]
+MAX_RATE_LIMIT = 10_000
+RateLimit = Annotated[
+    StrictInt | None,
+    Field(
+        ge=1,
+        le=MAX_RATE_LIMIT,
+        description=f"Deliveries per second, 1-{MAX_RATE_LIMIT:,}; null: unlimited. Deliveries past it wait "
+        "(state `pending`, with `waitingUntil`), never counted as attempts.",
+    ),
+]
 
 
 def _enough_key_material(secret: str) -> str:
@@ -148,6 +158,7 @@ class WebhookCreate(Model):
     projectIds: ProjectList = Field(default_factory=list)
     filter: FilterPattern = None
     enabled: bool = True
+    rateLimit: RateLimit = None
     headers: HeaderSet = Field(default_factory=dict, repr=False)  # repr: a value must never reach a log
 
 
@@ -162,18 +173,19 @@ class WebhookUpdate(Model):
     projectIds: ProjectList | None = None
     filter: FilterPattern = None
     enabled: bool | None = None
+    rateLimit: RateLimit = None
     headers: HeaderSet | None = Field(default=None, repr=False, description="Replaces the set; null or {} clears it.")
 
     @model_validator(mode="after")
-    def null_only_clears_name_filter_or_headers(self) -> "WebhookUpdate":
-        for field in self.model_fields_set - {"name", "filter", "headers"}:
+    def null_only_clears_name_filter_headers_or_rate_limit(self) -> "WebhookUpdate":
+        for field in self.model_fields_set - {"name", "filter", "headers", "rateLimit"}:
             if getattr(self, field) is None:
                 raise ValueError(f"{field} may not be null (leave it out to keep it)")
         return self
 
     def changes(self) -> dict[str, Any]:
         """The fields the caller sent but `headers` (its values are sealed, never stored as sent); null
-        clears the name (named after the host again) or the filter."""
+        clears the name (named after the host again), the filter or the rate limit."""
         return self.model_dump(include=self.model_fields_set - {"headers"})
 
 
@@ -205,6 +217,7 @@ class WebhookFields(Model):
     events: list[str]
     projectIds: list[str]
     filter: dict[str, Any] | None = None
+    rateLimit: int | None = Field(default=None, description="Deliveries per second; null: unlimited.")
     headers: list[str] = Field(default_factory=list, description="Names of the webhook's own headers (values hidden).")
     companyId: str
     createdById: str
@@ -333,6 +346,7 @@ class DeliveryMessage(Model):
     attempt: int = Field(default=1, ge=1, le=1000, description="The number of the attempt this message is for.")
     dueAt: str | None = Field(default=None, description="When that attempt is due (ISO 8601); none: now.")
     infraRetries: int = Field(default=0, ge=0, description="Times it came back for our own failures (attempt unused).")
+    slotAt: str | None = Field(default=None, description="The rate-limit slot reserved for it (ISO 8601): sent then.")
 
     @model_validator(mode="after")
     def _has_payload(self) -> "DeliveryMessage":
@@ -365,11 +379,14 @@ class DeliverySummary(Model):
     eventId: str
     event: str
     state: DeliveryState
-    reason: str | None = Field(default=None, description="Why it is dead or dropped.")
+    reason: str | None = Field(default=None, description="Why it is dead or dropped, or what it waits for.")
     createdAt: str
     updatedAt: str
     attemptCount: int
     nextRetryAt: str | None = None
+    waitingUntil: str | None = Field(
+        default=None, description="Pending, and held back until then: rate limited, or its endpoint unhealthy."
+    )
     lastError: str | None = Field(
         default=None, description="What the last attempt met when it failed: an HTTP status or a transport error."
     )

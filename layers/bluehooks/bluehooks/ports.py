@@ -5,6 +5,7 @@ A port speaks in models and plain values, never in item shapes, clients or boto3
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bluehooks.models import Subscription
@@ -57,6 +58,13 @@ class PayloadStore(Protocol):
 
     def get(self, key: str) -> dict[str, Any]:
         """The payload; claimcheck.PayloadGone once it expired."""
+
+
+class RateLimits(Protocol):
+    """Slots of limited webhooks (bluehooks.rules.ratelimit), shared by every delivery invocation."""
+
+    def reserve(self, company_id: str, webhook_id: str, rate: int) -> datetime:
+        """Take the webhook's next slot at `rate` per second: when its delivery may be sent."""
 
 
 class SubscriptionIndex(Protocol):

@@ -15,7 +15,15 @@ from bluehooks.management import WebhookService
 from bluehooks.models import Caller
 from bluehooks.producer import Producer
 from bluehooks.roots.aws import Aws
-from bluehooks.roots.settings import DeliveryLogTable, DeliveryQueue, Optional, SecretsKey, TargetRules, WebhookTable
+from bluehooks.roots.settings import (
+    DeliveryLogTable,
+    DeliveryQueue,
+    LimitsTable,
+    Optional,
+    SecretsKey,
+    TargetRules,
+    WebhookTable,
+)
 from bluehooks.store import WebhookStore
 from bluehooks.targets import TargetPolicy
 from bluehooks.vault import SecretVault
@@ -24,7 +32,7 @@ from bluehooks.vault import SecretVault
 FRAME_ANCESTORS = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?( https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$"
 
 
-class ApiSettings(WebhookTable, DeliveryLogTable, TargetRules, SecretsKey, DeliveryQueue):
+class ApiSettings(WebhookTable, DeliveryLogTable, TargetRules, SecretsKey, DeliveryQueue, LimitsTable):
     jwt_secret_parameter: str = Field(alias="JWT_SECRET_PARAMETER")
     jwt_issuer: Optional = Field(default=None, alias="JWT_ISSUER")
     jwt_audience: Optional = Field(default=None, alias="JWT_AUDIENCE")
@@ -34,7 +42,6 @@ class ApiSettings(WebhookTable, DeliveryLogTable, TargetRules, SecretsKey, Deliv
     )
     secret_rotation_overlap_seconds: int = Field(default=86400, ge=0, alias="SECRET_ROTATION_OVERLAP_SECONDS")
     max_webhooks_per_company: int = Field(default=100, ge=1, alias="MAX_WEBHOOKS_PER_COMPANY")
-    limits_table: str = Field(alias="LIMITS_TABLE")
     # Per company and minute (DESIGN: tenant isolation and abuse limits); template.yaml's defaults.
     test_pings_per_minute: int = Field(default=10, ge=1, alias="TEST_PINGS_PER_MINUTE")
     retries_per_minute: int = Field(default=60, ge=1, alias="RETRIES_PER_MINUTE")

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from bluehooks.adapters.eventbridge import EventBus
 from bluehooks.adapters.kms import KmsVault
+from bluehooks.adapters.ratelimits import DynamoRateLimits
 from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.adapters.sqs import SqsInFlight
 from bluehooks.deadline import bounded
@@ -26,6 +27,7 @@ from bluehooks.roots.retry import sqs_scheduler
 from bluehooks.roots.settings import (
     DEFAULT_SCHEDULE,
     DeliveryLogTable,
+    LimitsTable,
     PayloadBucket,
     Schedule,
     Scheduling,
@@ -42,7 +44,7 @@ from bluehooks.vault import SecretVault
 AWS_CALLS = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 
 
-class DeliverySettings(WebhookTable, DeliveryLogTable, TargetRules, SecretsKey, Scheduling, PayloadBucket):
+class DeliverySettings(WebhookTable, DeliveryLogTable, TargetRules, SecretsKey, Scheduling, PayloadBucket, LimitsTable):
     batch_size: int = Field(default=10, ge=1, le=10000, alias="DELIVERY_BATCH_SIZE")
     delivery_timeout_seconds: float = Field(default=7, gt=0, alias="DELIVERY_TIMEOUT_SECONDS")
     retry_schedule: Schedule = Field(default=parse_schedule(DEFAULT_SCHEDULE), alias="RETRY_SCHEDULE")
@@ -81,6 +83,7 @@ def build(settings: DeliverySettings, aws: Aws = boto3, session: requests.Sessio
         probe_interval=settings.probe_interval_seconds,
         announce=EventBus(client("events"), settings.event_bus_name).announce_disabled,
         payloads=S3PayloadStore(client("s3"), settings.payload_bucket),
+        rate_limits=DynamoRateLimits(dynamodb.Table(settings.limits_table)),
     )
     scheduler = sqs_scheduler(sqs, settings)
     records = ThreadPoolExecutor(max_workers=settings.batch_size, thread_name_prefix="record")

@@ -106,3 +106,9 @@ class Scheduling(DeliveryQueue):
 
 class PayloadBucket(FunctionSettings):
     payload_bucket: str = Field(alias="PAYLOAD_BUCKET")
+
+
+class LimitsTable(FunctionSettings):
+    """Per-company counts of manual actions (bluehooks.limits) and webhooks' rate-limit slots (adapters.ratelimits)."""
+
+    limits_table: str = Field(alias="LIMITS_TABLE")

@@ -14,9 +14,10 @@ from typing import Any, Literal, Protocol
 
 from bluehooks.models import DeliveryMessage, DeliveryState, StoredWebhook
 from bluehooks.retry import next_delay
+from bluehooks.rules import ratelimit
 from bluehooks.rules.health import HealthChange, Result, after_attempt
 from bluehooks.scope import unsubscribed
-from bluehooks.timestamps import iso
+from bluehooks.timestamps import iso, parse
 
 INFRA_RETRIES = 10  # times a message may come back for our own failures before it is dead-lettered
 INFRA_BACKOFF_SECONDS, INFRA_BACKOFF_MAX = 5, 300  # 5 s, 10 s, … 5 min
@@ -29,6 +30,7 @@ class Logged(Protocol):
     run: int
     state: DeliveryState
     updatedAt: str
+    waitingUntil: str | None
 
 
 class Response(Protocol):
@@ -49,7 +51,7 @@ class Unknown:
 
 
 UNKNOWN = Unknown()
-Fact = Literal["logged", "payload", "webhook", "probe", "result"]
+Fact = Literal["logged", "payload", "webhook", "probe", "slot", "result"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Known:
     payload_gone: str | None = None  # why that payload could not be fetched (expired)
     webhook: StoredWebhook | Unknown | None = UNKNOWN  # None: deleted
     probe: bool | None = None  # an UNHEALTHY webhook's probe lease: taken (True), another's (False)
+    slot: datetime | None = None  # the rate-limit slot reserved now (a message may carry one: slotAt)
     result: Response | None = None  # the receiver's answer to the POST
     sent_at: datetime | None = None  # when that POST started
     rand: float = 0.5  # the retry jitter's draw, in [0, 1)
@@ -90,6 +93,10 @@ class Known:
             return self.message
         return self.message.model_copy(update={"payload": self.payload})
 
+    def slot_at(self) -> datetime | None:
+        """When this attempt may POST under its webhook's rate limit: the slot it carries, or reserved now."""
+        return parse(self.message.slotAt) if self.message.slotAt else self.slot
+
 
 Kind = Literal[
     "delivered",  # 2xx
@@ -99,6 +106,7 @@ Kind = Literal[
     "dropped",  # webhook deleted, disabled or narrowed, or the payload expired: never sent
     "superseded",  # a newer run owns the delivery, or this run delivered it: not sent
     "deferred",  # the webhook's circuit is open: the same attempt after `delay` s
+    "limited",  # rate limited: the same attempt at its reserved slot, as a delayed message
     "requeued",  # our own failure: the same attempt after `delay` s
     "dead",  # our own failure, INFRA_RETRIES times over: dead-lettered, its attempt unused
     "poison",  # not a delivery message: dead-lettered as it is
@@ -118,6 +126,7 @@ class Outcome:
     release_probe: bool = False  # a probe succeeded: the circuit closes
     result: Response | None = None
     reason: str | None = None
+    waiting_until: str | None = None  # pending, held back until then (rate limited, or the circuit open)
 
 
 def decide(known: Known, policy: Policy) -> Outcome | Need:
@@ -144,7 +153,11 @@ def decide(known: Known, policy: Policy) -> Outcome | Need:
     if probing and known.probe is None:
         return Need("probe")
     if probing and not known.probe:
-        return _later(message, "deferred", policy.probe_interval, known.now, "circuit open: one probe at a time")
+        return _deferred(known, policy)
+    if webhook.rateLimit and not message.slotAt and known.slot is None:
+        return Need("slot")
+    if ratelimit.later(slot := known.slot_at(), known.now):
+        return _limited(message, slot, known.now, release_probe=probing)
     if known.result is None:
         return Need("result")
     return _answered(known, webhook, known.result, policy, probing)
@@ -161,7 +174,7 @@ def _answered(known: Known, webhook: StoredWebhook, result: Response, policy: Po
         why = f"no attempt left after {message.attempt}"
         outcome = Outcome("exhausted", state="dead", dead_letter=True, reason=why)
     else:
-        due = {"attempt": message.attempt + 1, "dueAt": iso(now + timedelta(seconds=delay))}
+        due = {"attempt": message.attempt + 1, "dueAt": iso(now + timedelta(seconds=delay)), "slotAt": None}
         outcome = Outcome("retry", state="failed", delay=delay, next=message.model_copy(update=due))
     health = after_attempt(webhook, HEALTH_RESULT.get(outcome.kind, "failure"), now, policy.disable_after)
     return replace(outcome, health=health, result=result)
@@ -181,9 +194,32 @@ def _our_failure(message: DeliveryMessage, failure: str, now: datetime, policy: 
 
 
 def _later(message: DeliveryMessage, kind: Kind, seconds: float, now: datetime, reason: str) -> Outcome:
-    """The same attempt again, `seconds` from now: no attempt is used."""
-    due = message.model_copy(update={"dueAt": iso(now + timedelta(seconds=seconds))})
+    """The same attempt again, `seconds` from now: no attempt is used, and it takes a new slot then."""
+    due = message.model_copy(update={"dueAt": iso(now + timedelta(seconds=seconds)), "slotAt": None})
     return Outcome(kind, delay=seconds, next=due, reason=reason)
+
+
+def _deferred(known: Known, policy: Policy) -> Outcome:
+    """The circuit is open and another probes: the same attempt after the probe interval, shown waiting (in
+    the state it was: a failed delivery stays failed, as ops and the API list waiting retries)."""
+    outcome = _later(known.message, "deferred", policy.probe_interval, known.now, "endpoint unhealthy")
+    until, state = outcome.next.dueAt, known.logged.state if known.logged else "pending"
+    return replace(outcome, state=state, waiting_until=until, reason=f"endpoint unhealthy: next probe at {until}")
+
+
+def _limited(message: DeliveryMessage, slot: datetime, now: datetime, release_probe: bool) -> Outcome:
+    """Waits for its slot as a delayed message that carries it, shown waiting; due HOLD_SECONDS before the
+    slot, it is held in the handler until then."""
+    due, until = slot - timedelta(seconds=ratelimit.HOLD_SECONDS), iso(slot)
+    return Outcome(
+        "limited",
+        state="pending",
+        delay=(due - now).total_seconds(),
+        next=message.model_copy(update={"dueAt": iso(due), "slotAt": until}),
+        release_probe=release_probe,  # a probe that must wait for its slot lets another probe meanwhile
+        reason=f"rate limited: at {until}",
+        waiting_until=until,
+    )
 
 
 def not_sendable(webhook: StoredWebhook | None, message: DeliveryMessage) -> str | None:
@@ -213,5 +249,7 @@ def settled(logged: Logged | None, message: DeliveryMessage) -> str | None:
 
 def queued(logged: Logged, now: datetime) -> bool:
     """Pending, and not for longer than STALE_PENDING: its run's message is queued (or being queued),
-    so nobody starts another run. Pending for longer, its queueing failed (or its caller died before it)."""
-    return logged.state == "pending" and logged.updatedAt >= iso(now - STALE_PENDING)
+    so nobody starts another run. Pending for longer, its queueing failed (or its caller died before it);
+    unless it is waiting (rate limited, or for a probe) and said until when."""
+    recent = iso(now - STALE_PENDING)
+    return logged.state == "pending" and max(logged.updatedAt, logged.waitingUntil or "") >= recent
