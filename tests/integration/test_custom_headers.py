@@ -187,3 +187,22 @@ def test_xray_records_no_value(api, receiver, queues):
     _, recorded = run_traced("functions/delivery", "DeliveryFunction", TRACED_DELIVERY, endpoint, queue)
     assert receiver.wait_for("/traced")[0].headers["X-Api-Key"] == secret
     assert not any(secret in datagram for datagram in recorded)
+
+
+def test_the_delivery_log_shows_the_request_with_names_and_never_a_value(
+    api, handlers, company, delivery_poller, receiver
+):
+    """GET /webhooks/{id}/deliveries/{deliveryId}: the request we sent, each custom header by name, its value hidden."""
+    values = {"Authorization": "Bearer " + value(), "X-Route": value()}
+    webhook = api("POST", "/webhooks", {"url": receiver.url("/shown"), "headers": values})[1]
+    delivery_id = api("POST", f"/webhooks/{webhook['id']}/test")[1]["deliveryId"]
+    delivery_poller.poll_once(wait_seconds=1)
+    assert {name: receiver.wait_for("/shown")[0].headers[name] for name in values} == values  # really sent
+
+    status, answer = api("GET", f"/webhooks/{webhook['id']}/deliveries/{delivery_id}")
+    assert status == 200 and answer["state"] == "succeeded", answer
+    shown = answer["request"]["headers"]
+    assert {name: shown[name] for name in values} == dict.fromkeys(values, "(hidden: write-only)")
+    listed = api("GET", f"/webhooks/{webhook['id']}/deliveries")[1]
+    for secret in values.values():
+        assert secret not in json.dumps(answer) and secret not in json.dumps(listed)
