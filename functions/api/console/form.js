@@ -1,6 +1,7 @@
 // Create and edit a webhook, with the filter tester: the fan-out's own matcher (POST /filters/test) on
 // a sample event before the filter is saved.
 import { h } from "./dom.js";
+import { headersEditor } from "./headers.js";
 import { busy } from "./notices.js";
 import { api, hook, query, revealed, session } from "./session.js";
 import { failed, gone, go, screen } from "./views.js";
@@ -129,6 +130,7 @@ export function renderForm(existing) {
     enabledBox,
     h("label", { for: "wh-enabled" }, "Enabled: deliver events to it"),
   );
+  const headers = headersEditor(existing);
   const formError = h("p", { class: "form-error", role: "alert", id: "form-error" });
   const save = h("button", { type: "submit", class: "button primary" }, creating ? "Create webhook" : "Save changes");
   const back = creating ? "#/" : `#/w/${encodeURIComponent(existing.id)}`;
@@ -141,6 +143,7 @@ export function renderForm(existing) {
     projects.wrap,
     filter.wrap,
     filterTester(filter.control, existing),
+    headers.element,
     enabled,
     formError,
     h("div", { class: "actions" }, save, h("a", { href: back, class: "button" }, "Cancel")),
@@ -151,6 +154,9 @@ export function renderForm(existing) {
     events: [eventsError, boxes[0]?.querySelector("input")],
     projectIds: [projects.error, projects.control],
     filter: [filter.error, filter.control],
+    get headers() {
+      return [headers.error, headers.control()];
+    },
   };
 
   function clearErrors() {
@@ -207,6 +213,9 @@ export function renderForm(existing) {
     const [parsed, problem] = parseFilter(filter.control.value);
     if (problem) return fieldError("filter", problem).focus();
     body.filter = parsed;
+    const headerSet = headers.read();
+    if (headerSet.control) return headerSet.control.focus();
+    if (headerSet.headers !== undefined) body.headers = headerSet.headers;
     await busy(save, async () => {
       try {
         if (creating) {
@@ -335,5 +344,6 @@ function changed(before, after) {
   if (!same([...before.projectIds].sort(), [...after.projectIds].sort())) changes.projectIds = after.projectIds;
   if (!same(before.filter, after.filter)) changes.filter = after.filter;
   if (before.enabled !== after.enabled) changes.enabled = after.enabled;
+  if (after.headers !== undefined) changes.headers = after.headers; // only when the user changed them: values are write-only
   return changes;
 }
