@@ -839,6 +839,15 @@ def test_custom_headers_are_created_kept_by_an_edit_and_cleared(stack, page, rec
     page.get_by_role("link", name="New webhook").click()
     page.get_by_label("Name", exact=True).fill("Headed")
     page.get_by_label("Endpoint URL").fill(receiver.url("/headed"))
+    for _ in range(20):  # the limits, hinted while typing
+        page.get_by_role("button", name="Add a header").click()
+    expect(page.get_by_role("button", name="Add a header")).to_be_disabled()
+    expect(page.locator("#wh-headers-state")).to_have_text("20 headers: the most a webhook may have.")
+    page.get_by_label("Header 20 value").fill("v" * 1025)
+    expect(page.locator(".header-hint").last).to_have_text("The value is 1025 bytes: at most 1024.")
+    page.get_by_role("button", name="Remove all headers").click()
+    expect(page.locator(".header-row")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add a header")).to_be_focused()
     add_header(page, "Authorization", "Bearer " + api_key)
     add_header(page, "X-Route", route)
     value_box = page.get_by_label("Header 1 value")
@@ -846,7 +855,8 @@ def test_custom_headers_are_created_kept_by_an_edit_and_cleared(stack, page, rec
     add_header(page, "Host", "evil")  # the hint says so at once; the API's 422 has the last word
     expect(page.locator(".header-hint").last).to_have_text("Host is reserved: the delivery contract or HTTP sets it.")
     page.get_by_role("button", name="Create webhook").click()
-    expect(page.locator("#wh-headers-error")).to_have_text("header 'Host': reserved: the delivery contract or HTTP sets it")
+    refusal = "header 'Host': reserved: the delivery contract or HTTP sets it"  # the API's 422, as it says it
+    expect(page.locator("#wh-headers-error")).to_have_text(refusal)
     expect(page.get_by_label("Header 3 name")).to_be_focused()
     page.get_by_role("button", name="Remove header 3 (Host)").click()
     expect(page.locator(".header-row")).to_have_count(2)
@@ -855,6 +865,7 @@ def test_custom_headers_are_created_kept_by_an_edit_and_cleared(stack, page, rec
     expect(page.locator(".summary")).to_contain_text("Authorization")
     expect(page.locator(".summary")).to_contain_text("X-Route")
     assert api_key not in page.content() and route not in page.content()
+    shot(page, "headers-detail")
     got = ping_and_receive(page, receiver, "/headed", 1)
     assert (got["Authorization"], got["X-Route"]) == ("Bearer " + api_key, route)
 
@@ -862,7 +873,8 @@ def test_custom_headers_are_created_kept_by_an_edit_and_cleared(stack, page, rec
     page.get_by_role("link", name="Edit").click()
     expect(page.get_by_label("Header 1 name")).to_have_value("Authorization")
     expect(page.get_by_label("Header 2 name")).to_have_value("X-Route")
-    assert page.locator(".header-row input[type=password]").evaluate_all("boxes => boxes.map(box => box.value)") == ["", ""]
+    values = page.locator(".header-row input[type=password]").evaluate_all("boxes => boxes.map(box => box.value)")
+    assert values == ["", ""]
     expect(page.locator(".custom-headers")).to_contain_text("Values are write-only")
     page.set_viewport_size({"width": 1100, "height": 1000})
     page.locator(".custom-headers").scroll_into_view_if_needed()

@@ -344,6 +344,6 @@ function changed(before, after) {
   if (!same([...before.projectIds].sort(), [...after.projectIds].sort())) changes.projectIds = after.projectIds;
   if (!same(before.filter, after.filter)) changes.filter = after.filter;
   if (before.enabled !== after.enabled) changes.enabled = after.enabled;
-  if (after.headers !== undefined) changes.headers = after.headers; // only when the user changed them: values are write-only
+  if (after.headers !== undefined) changes.headers = after.headers; // set only when changed: values are write-only
   return changes;
 }

@@ -1,7 +1,7 @@
 // The webhook editor's custom headers: rows of name and value, sent with every delivery. Values are
 // write-only (like the secret), so an edit shows the names only, and PATCH replaces the whole set: the
 // set is sent only when the user changed it, and then every value must be entered again.
-import { h } from "./dom.js";
+import { counted, h } from "./dom.js";
 
 // The API's limits (customheaders.py), as hints while typing; the API's own 422 has the last word.
 const MAX_HEADERS = 20;
@@ -18,8 +18,10 @@ const bytes = (text) => new TextEncoder().encode(text).length;
 // What the API would say of one row, or "": a hint, never a block.
 function hintFor(name, value, names) {
   const lower = name.toLowerCase();
-  if (name && !TOKEN.test(name)) return "A name holds only letters, digits and !#$%&'*+-.^_`|~ (no spaces or colons).";
-  if (RESERVED.has(lower) || lower.startsWith("webhook-")) return `${name} is reserved: the delivery contract or HTTP sets it.`;
+  if (name && !TOKEN.test(name)) return "A name holds letters, digits and !#$%&'*+-.^_`|~ only: no spaces or colons.";
+  if (RESERVED.has(lower) || lower.startsWith("webhook-")) {
+    return `${name} is reserved: the delivery contract or HTTP sets it.`;
+  }
   if (name && names.filter((other) => other.toLowerCase() === lower).length > 1) return `${name} is given twice.`;
   if (bytes(value) > MAX_VALUE_BYTES) return `The value is ${bytes(value)} bytes: at most ${MAX_VALUE_BYTES}.`;
   if (!VALUE.test(value)) return "A value holds printable ASCII only: no tab or line break, no space at either end.";
@@ -38,9 +40,12 @@ export function headersEditor(existing) {
   const state = h("p", { class: "hint header-state", id: "wh-headers-state", role: "status" });
   const add = h("button", { type: "button", class: "button small" }, "Add a header");
   const clear = h("button", { type: "button", class: "button small danger" }, "Remove all headers");
+  const keep = kept.length === 1 ? "the value blank to keep the header as it is" : "every value blank to keep them";
   const intro = kept.length
-    ? `Values are write-only: never shown again. Leave every value blank to keep the ${kept.length === 1 ? "header" : "headers"} as they are; to change anything here, enter every value again (saving replaces the whole set).`
-    : "Sent with every delivery, e.g. a static API key your receiver checks. Values are write-only: never shown again after saving.";
+    ? `Values are write-only: never shown again. Leave ${keep}; to change anything here, enter every value ` +
+      "again (saving replaces the whole set)."
+    : "Sent with every delivery, e.g. a static API key your receiver checks. Values are write-only: never shown " +
+      "again after saving.";
 
   function row(name, fromServer) {
     const n = ++serial;
@@ -92,7 +97,8 @@ export function headersEditor(existing) {
     rows.forEach((entry, index) => {
       entry.nameLabel.textContent = `Header ${index + 1} name`;
       entry.valueLabel.textContent = `Header ${index + 1} value`;
-      entry.remove.setAttribute("aria-label", `Remove header ${index + 1}${names[index] ? ` (${names[index]})` : ""}`);
+      const named = names[index] ? ` (${names[index]})` : "";
+      entry.remove.setAttribute("aria-label", `Remove header ${index + 1}${named}`);
       entry.hint.textContent = hintFor(names[index], entry.valueBox.value, names);
     });
     add.disabled = rows.length >= MAX_HEADERS;
@@ -102,7 +108,9 @@ export function headersEditor(existing) {
 
   function summary() {
     if (rows.length >= MAX_HEADERS) return `${MAX_HEADERS} headers: the most a webhook may have.`;
-    if (!existing || !changed) return kept.length ? `${kept.length} saved; unchanged unless you edit them.` : "";
+    const saved = counted(kept.length, "header", "headers");
+    if (!changed) return kept.length ? `${saved} saved: kept unless you change them.` : "";
+    if (!existing) return "";
     return rows.length ? "Saving replaces every header with the ones above." : "Saving removes every header.";
   }
 
@@ -128,7 +136,8 @@ export function headersEditor(existing) {
       if (!name && !value) continue; // an empty row: nothing meant
       if (!name) return invalid(entry.nameBox, "Name this header, or remove its row.");
       if (entry.fromServer && !value) {
-        return invalid(entry.valueBox, `Enter the value of ${name} again: values are write-only and saving replaces the whole set.`);
+        const why = "values are write-only and saving replaces the whole set";
+        return invalid(entry.valueBox, `Enter the value of ${name} again: ${why}.`);
       }
       headers[name] = value;
     }
@@ -146,7 +155,7 @@ export function headersEditor(existing) {
   function control() {
     const hinted = rows.find((entry) => entry.hint.textContent) ?? rows[0];
     if (!hinted) return null;
-    return /value/i.test(hinted.hint.textContent) ? hinted.valueBox : hinted.nameBox;
+    return /^(A|The) value/.test(hinted.hint.textContent) ? hinted.valueBox : hinted.nameBox;
   }
 
   const element = h(
@@ -166,5 +175,6 @@ export function headersEditor(existing) {
 export function headerNames(webhook) {
   const names = webhook.headers ?? [];
   if (!names.length) return "None";
-  return h("span", { class: "header-names" }, names.map((name) => h("code", {}, name)), h("span", { class: "muted" }, " (values write-only)"));
+  const listed = names.flatMap((name, index) => [index ? ", " : "", h("code", {}, name)]);
+  return h("span", { class: "header-names" }, listed, h("span", { class: "muted" }, " (values write-only)"));
 }
