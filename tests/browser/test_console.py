@@ -868,6 +868,14 @@ def test_custom_headers_are_created_kept_by_an_edit_and_cleared(stack, page, rec
     shot(page, "headers-detail")
     got = ping_and_receive(page, receiver, "/headed", 1)
     assert (got["Authorization"], got["X-Route"]) == ("Bearer " + api_key, route)
+    row = page.locator(".delivery").first  # the request we sent: the names, never a value
+    expect(row.locator(".state")).to_have_text("Succeeded")
+    row.locator(".delivery-toggle").click()
+    row.locator(".request summary").click()
+    shown = row.locator(".request-headers")
+    expect(shown).to_contain_text("Authorization: (hidden: write-only)")
+    expect(shown).to_contain_text("X-Route: (hidden: write-only)")
+    assert api_key not in page.content() and route not in page.content()
 
     # Editing: the names, blank values, and saving something else keeps them (headers absent from the PATCH).
     page.get_by_role("link", name="Edit").click()
