@@ -860,3 +860,145 @@ def test_a_rate_limited_burst_shows_waiting_rows_with_why_and_when_they_go(stack
     limit.fill("")
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".summary")).to_contain_text("Unlimited")
+
+
+# -- issue 20 item 2: custom headers in the editor -----------------------------------------------
+
+NOTES_SHOTS = Path(os.environ.get("NOTES_SCREENS_DIR") or "/work/notes/screens")
+
+
+def add_header(page: Page, name: str, value: str) -> None:
+    page.get_by_role("button", name="Add a header").click()
+    rows = page.locator(".header-row")
+    rows.last.get_by_label(re.compile(r"^Header \d+ name$")).fill(name)
+    rows.last.get_by_label(re.compile(r"^Header \d+ value$")).fill(value)
+
+
+def ping_and_receive(page: Page, receiver, path: str, count: int) -> dict[str, str]:
+    """The console's test ping, and the headers the receiver got with it."""
+    page.get_by_role("button", name="Send test").click()
+    return receiver.wait_for(path, count=count)[-1].headers
+
+
+def test_custom_headers_are_created_kept_by_an_edit_and_cleared(stack, page, receiver, axe_source):
+    token = mint("initech", "peter", "ADMIN", SECRET)
+    api_key, route = "sk_live_" + os.urandom(8).hex(), "crm-" + os.urandom(4).hex()
+    sign_in(page, stack, token)
+    page.get_by_role("link", name="New webhook").click()
+    page.get_by_label("Name", exact=True).fill("Headed")
+    page.get_by_label("Endpoint URL").fill(receiver.url("/headed"))
+    for _ in range(20):  # the limits, hinted while typing
+        page.get_by_role("button", name="Add a header").click()
+    expect(page.get_by_role("button", name="Add a header")).to_be_disabled()
+    expect(page.locator("#wh-headers-state")).to_have_text("20 headers: the most a webhook may have.")
+    page.get_by_label("Header 20 value").fill("v" * 1025)
+    expect(page.locator(".header-hint").last).to_have_text("The value is 1025 bytes: at most 1024.")
+    page.get_by_role("button", name="Remove all headers").click()
+    expect(page.locator(".header-row")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add a header")).to_be_focused()
+    add_header(page, "Authorization", "Bearer " + api_key)
+    add_header(page, "X-Route", route)
+    value_box = page.get_by_label("Header 1 value")
+    expect(value_box).to_have_attribute("type", "password")  # never shown on screen
+    add_header(page, "Host", "evil")  # the hint says so at once; the API's 422 has the last word
+    expect(page.locator(".header-hint").last).to_have_text("Host is reserved: the delivery contract or HTTP sets it.")
+    page.get_by_role("button", name="Create webhook").click()
+    refusal = "header 'Host': reserved: the delivery contract or HTTP sets it"  # the API's 422, as it says it
+    expect(page.locator("#wh-headers-error")).to_have_text(refusal)
+    expect(page.get_by_label("Header 3 name")).to_be_focused()
+    page.get_by_role("button", name="Remove header 3 (Host)").click()
+    expect(page.locator(".header-row")).to_have_count(2)
+    page.get_by_role("button", name="Create webhook").click()
+    expect(page.locator("#secret-value")).to_be_visible()
+    expect(page.locator(".summary")).to_contain_text("Authorization")
+    expect(page.locator(".summary")).to_contain_text("X-Route")
+    assert api_key not in page.content() and route not in page.content()
+    shot(page, "headers-detail")
+    got = ping_and_receive(page, receiver, "/headed", 1)
+    assert (got["Authorization"], got["X-Route"]) == ("Bearer " + api_key, route)
+    row = page.locator(".delivery").first  # the request we sent: the names, never a value
+    expect(row.locator(".state")).to_have_text("Succeeded")
+    row.locator(".delivery-toggle").click()
+    row.locator(".request summary").click()
+    shown = row.locator(".request-headers")
+    expect(shown).to_contain_text("Authorization: (hidden: write-only)")
+    expect(shown).to_contain_text("X-Route: (hidden: write-only)")
+    assert api_key not in page.content() and route not in page.content()
+
+    # Editing: the names, blank values, and saving something else keeps them (headers absent from the PATCH).
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Header 1 name")).to_have_value("Authorization")
+    expect(page.get_by_label("Header 2 name")).to_have_value("X-Route")
+    values = page.locator(".header-row input[type=password]").evaluate_all("boxes => boxes.map(box => box.value)")
+    assert values == ["", ""]
+    expect(page.locator(".custom-headers")).to_contain_text("Values are write-only")
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    page.locator(".custom-headers").scroll_into_view_if_needed()
+    NOTES_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=NOTES_SHOTS / "headers-editor.png", full_page=False)
+    assert axe_problems(page, axe_source) == []
+    page.get_by_label("Name", exact=True).fill("Headed, renamed")
+    with page.expect_request(lambda request: request.method == "PATCH") as patched:
+        page.get_by_role("button", name="Save changes").click()
+    assert "headers" not in json.loads(patched.value.post_data)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Headed, renamed")
+    got = ping_and_receive(page, receiver, "/headed", 2)
+    assert (got["Authorization"], got["X-Route"]) == ("Bearer " + api_key, route)
+
+    # Changing the set: every value again (write-only), then exactly the new set is sent.
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Remove header 2 (X-Route)").click()
+    expect(page.locator("#wh-headers-state")).to_have_text("Saving replaces every header with the ones above.")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#wh-headers-error")).to_contain_text("Enter the value of Authorization again")
+    expect(page.get_by_label("Header 1 value")).to_be_focused()
+    page.keyboard.insert_text("Bearer rotated")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".summary")).not_to_contain_text("X-Route")
+    got = ping_and_receive(page, receiver, "/headed", 3)
+    assert got["Authorization"] == "Bearer rotated" and "X-Route" not in got
+
+    # Remove all: cleared, and the next delivery carries the contract's headers only.
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Remove all headers").click()
+    expect(page.locator("#wh-headers-state")).to_have_text("Saving removes every header.")
+    with page.expect_request(lambda request: request.method == "PATCH") as patched:
+        page.get_by_role("button", name="Save changes").click()
+    assert json.loads(patched.value.post_data)["headers"] is None
+    expect(page.locator(".summary .facts")).to_contain_text("Custom headersNone")
+    got = ping_and_receive(page, receiver, "/headed", 4)
+    assert "Authorization" not in got
+
+
+def test_custom_headers_by_keyboard_alone_and_at_phone_width(stack, browser, receiver, axe_source):
+    token = mint("umbrella", "alice", "ADMIN", SECRET)
+    webhook = create(stack, token, name="Phone", url=receiver.url("/phone"), headers={"X-Api-Key": "kept-value"})
+    context = browser.new_context(viewport={"width": 390, "height": 860}, locale="en-US")
+    page = context.new_page()
+    try:
+        sign_in(page, stack, token)
+        page.goto(f"{console(stack)}#/w/{webhook['id']}/edit")
+        expect(page.get_by_label("Header 1 name")).to_have_value("X-Api-Key")
+        tab_to(page, "Add a header")
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Header 2 name")).to_be_focused()
+        page.keyboard.insert_text("X-Tenant")
+        page.keyboard.press("Tab")
+        page.keyboard.insert_text("t-1")
+        for _ in range(3):  # back to the first row's value: this row's name, that row's Remove, its value
+            page.keyboard.press("Shift+Tab")
+        expect(page.get_by_label("Header 1 value")).to_be_focused()
+        page.keyboard.insert_text("new-value")
+        assert no_horizontal_scroll(page)
+        assert axe_problems(page, axe_source) == []
+        page.locator(".custom-headers").scroll_into_view_if_needed()
+        NOTES_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=NOTES_SHOTS / "headers-editor-390.png", full_page=False)
+        tab_to(page, "Save changes")
+        page.keyboard.press("Enter")
+        expect(page.locator(".summary")).to_contain_text("X-Tenant")
+        page.get_by_role("button", name="Send test").click()
+        got = receiver.wait_for("/phone")[0].headers
+        assert (got["X-Api-Key"], got["X-Tenant"]) == ("new-value", "t-1")
+    finally:
+        context.close()

@@ -228,3 +228,22 @@ def test_a_receiver_echoing_them_shows_no_value_in_the_log(api, handlers, compan
     assert attempt["statusCode"] == 401 and '"got"' in attempt["responseExcerpt"]  # the echo was logged
     for secret in values.values():
         assert secret not in json.dumps(shown) and json.dumps(secret)[1:-1] not in json.dumps(shown)
+
+
+def test_the_delivery_log_shows_the_request_with_names_and_never_a_value(
+    api, handlers, company, delivery_poller, receiver
+):
+    """GET /webhooks/{id}/deliveries/{deliveryId}: the request we sent, each custom header by name, its value hidden."""
+    values = {"Authorization": "Bearer " + value(), "X-Route": value()}
+    webhook = api("POST", "/webhooks", {"url": receiver.url("/shown"), "headers": values})[1]
+    delivery_id = api("POST", f"/webhooks/{webhook['id']}/test")[1]["deliveryId"]
+    delivery_poller.poll_once(wait_seconds=1)
+    assert {name: receiver.wait_for("/shown")[0].headers[name] for name in values} == values  # really sent
+
+    status, answer = api("GET", f"/webhooks/{webhook['id']}/deliveries/{delivery_id}")
+    assert status == 200 and answer["state"] == "succeeded", answer
+    shown = answer["request"]["headers"]
+    assert {name: shown[name] for name in values} == dict.fromkeys(values, "(hidden: write-only)")
+    listed = api("GET", f"/webhooks/{webhook['id']}/deliveries")[1]
+    for secret in values.values():
+        assert secret not in json.dumps(answer) and secret not in json.dumps(listed)

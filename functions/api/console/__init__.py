@@ -23,7 +23,7 @@ PAGE = "index.html"
 # The page's ES modules (main.js imports the others), and its style sheet.
 MODULES = (
     *("main.js", "dom.js", "notices.js", "session.js", "views.js"),
-    *("list.js", "form.js", "detail.js", "deliveries.js", "chart.js"),
+    *("list.js", "form.js", "headers.js", "detail.js", "deliveries.js", "chart.js"),
 )
 ASSETS = {**dict.fromkeys(MODULES, "text/javascript; charset=utf-8"), "style.css": "text/css; charset=utf-8"}
 HEADERS = {

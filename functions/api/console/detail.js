@@ -2,6 +2,7 @@
 import { deliveryChart } from "./chart.js";
 import { attemptItem, deliveryFacts, requestView, rowParts, STATE_LABEL } from "./deliveries.js";
 import { $, counted, facts, h, idCode, when } from "./dom.js";
+import { headerNames } from "./headers.js";
 import { alertError, busy, notify } from "./notices.js";
 import { api, canWrite, every, hook, query, revealed, session } from "./session.js";
 import {
@@ -119,6 +120,7 @@ export function renderDetail(id) {
         ["Updated", when(webhook.updatedAt)],
         ["Id", idCode(webhook.id)],
         ["Rate limit", webhook.rateLimit ? counted(webhook.rateLimit, "delivery a second", "deliveries a second") : "Unlimited"],
+        ["Custom headers", headerNames(webhook)],
         ["Filter", webhook.filter ? h("pre", { class: "code" }, JSON.stringify(webhook.filter, null, 2)) : "None", "wide"],
       ]),
     );

@@ -1,6 +1,7 @@
 // Create and edit a webhook, with the filter tester: the fan-out's own matcher (POST /filters/test) on
 // a sample event before the filter is saved.
 import { h } from "./dom.js";
+import { headersEditor } from "./headers.js";
 import { busy } from "./notices.js";
 import { api, hook, query, revealed, session } from "./session.js";
 import { failed, gone, go, screen } from "./views.js";
@@ -135,6 +136,7 @@ export function renderForm(existing) {
     enabledBox,
     h("label", { for: "wh-enabled" }, "Enabled: deliver events to it"),
   );
+  const headers = headersEditor(existing);
   const formError = h("p", { class: "form-error", role: "alert", id: "form-error" });
   const save = h("button", { type: "submit", class: "button primary" }, creating ? "Create webhook" : "Save changes");
   const back = creating ? "#/" : `#/w/${encodeURIComponent(existing.id)}`;
@@ -148,6 +150,7 @@ export function renderForm(existing) {
     filter.wrap,
     filterTester(filter.control, existing),
     rateLimit.wrap,
+    headers.element,
     enabled,
     formError,
     h("div", { class: "actions" }, save, h("a", { href: back, class: "button" }, "Cancel")),
@@ -159,6 +162,9 @@ export function renderForm(existing) {
     projectIds: [projects.error, projects.control],
     filter: [filter.error, filter.control],
     rateLimit: [rateLimit.error, rateLimit.control],
+    get headers() {
+      return [headers.error, headers.control()];
+    },
   };
 
   function clearErrors() {
@@ -216,6 +222,9 @@ export function renderForm(existing) {
     const [parsed, problem] = parseFilter(filter.control.value);
     if (problem) return fieldError("filter", problem).focus();
     body.filter = parsed;
+    const headerSet = headers.read();
+    if (headerSet.control) return headerSet.control.focus();
+    if (headerSet.headers !== undefined) body.headers = headerSet.headers;
     await busy(save, async () => {
       try {
         if (creating) {
@@ -345,5 +354,6 @@ function changed(before, after) {
   if (!same(before.filter, after.filter)) changes.filter = after.filter;
   if (before.enabled !== after.enabled) changes.enabled = after.enabled;
   if ((before.rateLimit ?? null) !== after.rateLimit) changes.rateLimit = after.rateLimit;
+  if (after.headers !== undefined) changes.headers = after.headers; // set only when changed: values are write-only
   return changes;
 }
