@@ -11,9 +11,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from bluehooks import PRODUCT, __version__
-from bluehooks.catalog import EVENT_TYPES
 from bluehooks.models import EventType
-from bluehooks.schemas import delivery_schema, example
+from bluehooks.models.catalog import EVENT_TYPES
+from bluehooks.models.schemas import delivery_schema, example
 
 TITLE = f"{PRODUCT} management API"
 

@@ -15,10 +15,10 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import ValidationError
 
-from bluehooks.fanout import AcceptedEvent, Rejected, accept, too_large_for_failure_record
 from bluehooks.models import EventDetail
 from bluehooks.observability import invocation_logging
 from bluehooks.roots.fanout import FanoutSettings, build
+from bluehooks.services.fanout import AcceptedEvent, Rejected, accept, too_large_for_failure_record
 
 logger = Logger()
 tracer = Tracer(patch_modules=["boto3", "botocore"])
@@ -69,6 +69,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return root.fanout.reject(event, f"fan-out failed ({type(exc).__name__}: {exc}); replay it once fixed")
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
-    # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.matching).
+    # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.rules.matching).
     metrics.add_metric(name="FiltersUndecided", unit=MetricUnit.Count, value=result.get("undecided", 0))
     return result

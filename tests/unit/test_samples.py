@@ -10,8 +10,8 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, SqsModel
 from pydantic import BaseModel, ValidationError
 
-from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.models import DeliveryMessage, FilterTest, RecoverRequest, SecretRotation, WebhookCreate, WebhookUpdate
+from bluehooks.models.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from devtools import samples
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ A port speaks in models and plain values, never in item shapes, clients or boto3
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bluehooks.models import Subscription
+from bluehooks.models import DeliveryMessage, Subscription
+from bluehooks.rules.jsonlimits import dumps_ascii
 
 MAX_WHY_CHARS = 1000
 # SQS: a message, and the sum of a SendMessageBatch's messages, at most 1 MiB (1,048,576 bytes):
@@ -26,6 +27,11 @@ class Outgoing:
     @property
     def size(self) -> int:
         return len(self.body.encode())
+
+
+def outgoing(message: DeliveryMessage, delay: int = 0) -> Outgoing:
+    """A delivery message as ASCII-escaped JSON (SQS refuses some characters a payload may hold)."""
+    return Outgoing(message.deliveryId, dumps_ascii(message.model_dump(mode="json")), delay)
 
 
 class NotQueued(Exception):
@@ -51,7 +57,7 @@ class DeadLetters(Protocol):
 
 
 class PayloadStore(Protocol):
-    """Payloads too large to travel whole (bluehooks.claimcheck), by key."""
+    """Payloads too large to travel whole (bluehooks.rules.claimcheck), by key."""
 
     def put(self, key: str, payload_json: str) -> None: ...
 

@@ -98,7 +98,7 @@ class DeliveryQueue(FunctionSettings):
 
 
 class Scheduling(DeliveryQueue):
-    """The queues a delivery message travels on after its first attempt (bluehooks.scheduling)."""
+    """The queues a delivery message travels on after its first attempt (bluehooks.services.scheduling)."""
 
     retry_queue_url: str = Field(alias="RETRY_QUEUE_URL")
     delivery_dlq_url: str = Field(alias="DELIVERY_DLQ_URL")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bluehooks import customheaders
+from bluehooks.adapters.store import WebhookStore
 from bluehooks.errors import Busy, Forbidden, NotFound, Refused
 from bluehooks.models import (
     Caller,
@@ -23,8 +23,8 @@ from bluehooks.models import (
     WebhookUpdate,
 )
 from bluehooks.ports import Vault
-from bluehooks.signing import generate_secret
-from bluehooks.store import WebhookStore
+from bluehooks.rules import customheaders
+from bluehooks.rules.signing import generate_secret
 from bluehooks.targets import TargetPolicy, TargetRefused, check_url
 from bluehooks.timestamps import now_iso
 
