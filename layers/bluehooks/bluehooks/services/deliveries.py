@@ -11,9 +11,6 @@ limits (`limits`).
 
 import secrets
 
-from bluehooks.adapters.deliverylog import DeliveryLog
-from bluehooks.adapters.limits import CompanyLimits
-from bluehooks.adapters.producer import Producer
 from bluehooks.errors import NotFound, NotRedelivered, Refused, Unavailable
 from bluehooks.models import (
     DELIVERY_ID,
@@ -30,7 +27,7 @@ from bluehooks.models import (
     StoredWebhook,
     schemas,
 )
-from bluehooks.ports import NotQueued, outgoing
+from bluehooks.ports import CompanyLimits, DeliveryLog, DeliveryQueue, NotQueued, outgoing
 from bluehooks.rules.outcome import queued
 from bluehooks.rules.payload import sent_request
 from bluehooks.rules.scope import not_redeliverable, readable, unsubscribed
@@ -50,7 +47,7 @@ class DeliveryService:
         self,
         webhooks: WebhookService,
         log: DeliveryLog,
-        queue: Producer,
+        queue: DeliveryQueue,
         limits: CompanyLimits,
     ):
         self.webhooks = webhooks

@@ -14,12 +14,10 @@ import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
-from bluehooks.adapters.deliverylog import DeliveryLog
-from bluehooks.adapters.store import WebhookStore
 from bluehooks.deadline import require
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
-from bluehooks.ports import PayloadStore, Vault
+from bluehooks.ports import DeliveryLog, PayloadStore, Vault, WebhookStore
 from bluehooks.rules.claimcheck import PayloadGone
 from bluehooks.rules.customheaders import open_all
 from bluehooks.rules.health import HealthChange, after_count

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bluehooks.adapters.store import WebhookStore
 from bluehooks.errors import Busy, Forbidden, NotFound, Refused
 from bluehooks.models import (
     Caller,
@@ -22,7 +21,7 @@ from bluehooks.models import (
     WebhookPage,
     WebhookUpdate,
 )
-from bluehooks.ports import Vault
+from bluehooks.ports import Vault, WebhookStore
 from bluehooks.rules import customheaders
 from bluehooks.rules.signing import generate_secret
 from bluehooks.targets import TargetPolicy, TargetRefused, check_url
