@@ -19,11 +19,11 @@ from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
 from bluehooks.ports import DeliveryLog, PayloadStore, Vault, WebhookStore
 from bluehooks.rules.claimcheck import PayloadGone
-from bluehooks.rules.customheaders import open_all
 from bluehooks.rules.health import HealthChange, after_count
 from bluehooks.rules.outcome import Fact, Known, Need, Outcome, Policy, decide
 from bluehooks.rules.payload import delivery_body
 from bluehooks.rules.signing import signature_headers
+from bluehooks.services.sealing import open_all
 from bluehooks.timestamps import iso, now
 
 logger = Logger(child=True)

@@ -24,6 +24,7 @@ from bluehooks.models import (
 from bluehooks.ports import Vault, WebhookStore
 from bluehooks.rules import customheaders
 from bluehooks.rules.signing import generate_secret
+from bluehooks.services import sealing
 from bluehooks.targets import TargetPolicy, TargetRefused, check_url
 from bluehooks.timestamps import now_iso
 
@@ -144,7 +145,7 @@ class WebhookService:
 
     def _headers(self, headers: dict[str, str], company_id: str, webhook_id: str) -> dict[str, Any]:
         """The stored form of a webhook's own headers: names in the clear, values sealed."""
-        sealed = customheaders.seal(self.vault, headers, company_id, webhook_id)
+        sealed = sealing.seal(self.vault, headers, company_id, webhook_id)
         return {"headers": customheaders.names(headers), "sealedHeaders": sealed}
 
     def _check_url(self, url: str) -> None:
