@@ -137,7 +137,7 @@ def signing() -> None:
     import hashlib
     import hmac
 
-    from bluehooks.signing import generate_secret, signature_headers
+    from bluehooks.rules.signing import generate_secret, signature_headers
 
     secret, body = generate_secret(), os.urandom(4096)
     number = 20000
@@ -245,8 +245,8 @@ class Calls:
 
 
 def bench_event(company: str, number: int):
-    from bluehooks.fanout import accept
     from bluehooks.models import EventDetail
+    from bluehooks.services.fanout import accept
 
     detail = {"company": {"id": company}, "project": {"id": "p1"}, "currentValue": {"n": number, "title": "x" * 512}}
     return accept(f"bench-{company}-{number}", "TODO_CREATED", EventDetail.model_validate(detail))

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bluehooks.matching import MAX_EVENT_STEPS, Sifted, sift
 from bluehooks.models import Subscription
 from bluehooks.rules import filters
 from bluehooks.rules.filters import expansion, operators
+from bluehooks.rules.matching import MAX_EVENT_STEPS, Sifted, sift
 
 SIZES_KB = [int(size) for size in os.environ.get("BENCH_FILTERS_SIZES_KB", "16,64,256,1000").split(",")]
 BEFORE_KB = int(os.environ.get("BENCH_FILTERS_BEFORE_KB", "64"))

@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
+from bluehooks.models.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from devstack.stack import DEFAULT_JWT_SECRET
 from devstack.template import ACCOUNT_ID, ROOT
 from devstack.token import mint

@@ -6,8 +6,8 @@ only the webhook items themselves are left out, which the fan-out never reads.
 
 from typing import Any
 
+from bluehooks.adapters.store import index_entries
 from bluehooks.models import StoredWebhook
-from bluehooks.store import index_entries
 
 CREATED_AT = "2026-01-01T00:00:00.000Z"
 

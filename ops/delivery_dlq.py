@@ -1,6 +1,6 @@
 """`python -m ops redrive-deliveries`: DeliveryDLQ's deliveries queued again, each in a new run with fresh attempts.
 
-What DeliveryDLQ holds (bluehooks.scheduling.dead_letter, and the queues' redrive policy):
+What DeliveryDLQ holds (bluehooks.services.scheduling.dead_letter, and the queues' redrive policy):
 - a delivery that used every attempt (`reason`: "no attempt left after N");
 - one that failed too often for our own reasons, or that the redrive policy moved after 10
   receives (no `reason`): its attempt unused;
@@ -30,12 +30,12 @@ from typing import Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
-from bluehooks.models import DeliveryMessage
-from bluehooks.producer import NotQueued
+from bluehooks.adapters.deliverylog import DeliveryLog
+from bluehooks.adapters.store import WebhookStore
+from bluehooks.models import DeliveryMessage, LoggedDelivery
+from bluehooks.ports import NotQueued
 from bluehooks.rules.redrive import weigh
-from bluehooks.scheduling import RetryScheduler
-from bluehooks.store import WebhookStore
+from bluehooks.services.scheduling import RetryScheduler
 from bluehooks.timestamps import now
 from ops.queues import Message, attribute, drain
 from ops.target import Target

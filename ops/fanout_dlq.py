@@ -5,7 +5,7 @@ FanoutDLQ holds the events the fan-out did not turn into deliveries, in two shap
 - the event itself: rejected by the fan-out (a `reason` attribute says why), or not handed to
   Lambda by the rule (EventBridge's ERROR_CODE / ERROR_MESSAGE attributes);
 - `{"claimCheck": key}`: an event too large for the message (or for Lambda's OnFailure record),
-  rejected or dead-lettered by the fan-out, kept whole in PayloadBucket (bluehooks.claimcheck).
+  rejected or dead-lettered by the fan-out, kept whole in PayloadBucket (bluehooks.rules.claimcheck).
 Each message is deleted only once PutEvents accepted its event. The event keeps its id (with
 its company and type, what names each of its deliveries), so a delivery already made is not made
 twice. An event rejected again comes back to FanoutDLQ with its reason, and is left for a later run.

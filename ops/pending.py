@@ -6,7 +6,8 @@ log is read as the API's `?status=failed` reads it (DeliveryLog.page), newest fi
 
 import argparse
 
-from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
+from bluehooks.adapters.deliverylog import DeliveryLog
+from bluehooks.models import LoggedDelivery
 from ops import show
 from ops.target import Target
 

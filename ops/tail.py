@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bluehooks.deliverylog import DeliveryLog, LoggedDelivery
-from bluehooks.models import DeliveryAttempt
-from bluehooks.store import WebhookStore
+from bluehooks.adapters.deliverylog import DeliveryLog
+from bluehooks.adapters.store import WebhookStore
+from bluehooks.models import DeliveryAttempt, LoggedDelivery
 from bluehooks.timestamps import iso, now, parse
 from ops import show
 from ops.target import Target

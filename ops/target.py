@@ -15,13 +15,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bluehooks.adapters.deliverylog import DeliveryLog
 from bluehooks.adapters.s3 import S3PayloadStore
-from bluehooks.deliverylog import DeliveryLog
+from bluehooks.adapters.store import WebhookStore
 from bluehooks.roots.delivery import DeliverySettings
 from bluehooks.roots.fanout import FanoutSettings
 from bluehooks.roots.retry import sqs_scheduler
-from bluehooks.scheduling import RetryScheduler
-from bluehooks.store import WebhookStore
+from bluehooks.services.scheduling import RetryScheduler
 from devstack import samenv
 from devstack.template import LocalStack
 

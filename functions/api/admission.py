@@ -9,9 +9,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import content_types
 
-from bluehooks import jsonlimits
 from bluehooks.errors import Refused, TooLarge, UnsupportedMediaType
 from bluehooks.models import Caller
+from bluehooks.rules import jsonlimits
 
 MAX_BODY_BYTES = 64 * 1024
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/console"})

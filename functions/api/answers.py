@@ -4,7 +4,11 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from bluehooks.errors import (
     Busy,
@@ -22,6 +26,7 @@ from bluehooks.errors import (
 )
 from bluehooks.models import Message, ValidationProblem
 
+logger = Logger(child=True)
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
     Forbidden: HTTPStatus.FORBIDDEN,
@@ -60,6 +65,25 @@ def invalid_request(errors: list[dict[str, Any]]) -> Response:
     ]
     summary = "; ".join(f"{'.'.join(map(str, p['loc'][1:])) or 'body'}: {p['msg']}" for p in problems)
     return problem(HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid request: {summary}", errors=problems)
+
+
+def error_router() -> Router:
+    """The one place a route's failure becomes an answer: refusals, bad input, unknown routes and our own bugs."""
+    router = Router()
+    router.exception_handler(DomainError)(domain_problem)
+    router.exception_handler(RequestValidationError)(lambda exc: invalid_request(exc.errors()))
+
+    @router.exception_handler(NotFoundError)
+    def no_route(_: NotFoundError) -> Response:
+        return problem(HTTPStatus.NOT_FOUND, f"no route {router.current_event.http_method} {router.current_event.path}")
+
+    @router.exception_handler(Exception)
+    def crashed(_: Exception) -> Response:
+        """Our bug or an AWS fault: logged with its trace, answered in the one error shape."""
+        logger.exception("request failed")
+        return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; it has been logged")
+
+    return router
 
 
 def as_proxy_result(response: Response) -> dict[str, Any]:

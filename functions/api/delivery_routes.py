@@ -8,7 +8,6 @@ from answers import answers
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from bluehooks.deliveries import DeliveryService
 from bluehooks.models import (
     Caller,
     Delivery,
@@ -20,6 +19,7 @@ from bluehooks.models import (
     Recovery,
     TestRequest,
 )
+from bluehooks.services.deliveries import DeliveryService
 from bluehooks.timestamps import iso
 
 ONE = "/webhooks/<webhook_id>"

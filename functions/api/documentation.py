@@ -1,5 +1,5 @@
-"""The API's account of itself: its OpenAPI document (with what receivers get, as OpenAPI 3.1 `webhooks`), Swagger
-UI at /docs, and the event catalog; each built on its first request, not at cold start."""
+"""The API's account of itself: its health, its OpenAPI document (with what receivers get, as OpenAPI 3.1
+`webhooks`), Swagger UI at /docs, and the event catalog; each built on its first request, not at cold start."""
 
 import json
 from functools import cache
@@ -9,18 +9,23 @@ from typing import Any
 from answers import answers
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from console import docs_headers
 
 from bluehooks import PRODUCT, __version__
-from bluehooks.catalog import EVENT_TYPES
 from bluehooks.models import EventType
-from bluehooks.schemas import delivery_schema, example
+from bluehooks.models.catalog import EVENT_TYPES
+from bluehooks.models.schemas import delivery_schema, example
 
 TITLE = f"{PRODUCT} management API"
 
 
 def documentation_router(app: APIGatewayRestResolver) -> Router:
-    """/openapi.json (of `app`'s routes) and /event-types."""
+    """/health, /openapi.json (of `app`'s routes) and /event-types."""
     router = Router()
+
+    @router.get("/health", summary="Liveness", security=[{}], responses={200: {"description": "OK"}})
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
 
     @router.get("/openapi.json", summary="This document", include_in_schema=False)
     def openapi():
@@ -54,6 +59,16 @@ def delivery_operation(event: str) -> dict[str, Any]:
             "responses": {"2XX": {"description": "Received (any other answer is retried)"}},
         }
     }
+
+
+def resolve_docs(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """GET /docs: Swagger UI, sent with its own CSP and framing headers."""
+    enable_docs(app)
+    result = app.resolve(event, context)
+    if result["statusCode"] == HTTPStatus.OK:
+        for name, value in docs_headers(result["body"]).items():
+            result["multiValueHeaders"][name] = [value]
+    return result
 
 
 @cache

@@ -7,8 +7,8 @@ from answers import BODY_ANSWERS, answers
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from bluehooks import matching
 from bluehooks.models import FilterTest, FilterVerdict
+from bluehooks.rules import matching
 
 
 def filter_router() -> Router:

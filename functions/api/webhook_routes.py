@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from bluehooks.management import WebhookService
 from bluehooks.models import Caller, SecretRotation, Webhook, WebhookCreate, WebhookPage, WebhookUpdate
+from bluehooks.services.management import WebhookService
 
 WRITE = (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND)
 ONE = "/webhooks/<webhook_id>"

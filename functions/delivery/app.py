@@ -1,6 +1,6 @@
 """DeliveryFunction: DeliveryQueue batches → one signed POST per message, every record at once.
 
-The batch's records are carried through by `bluehooks.delivery_batch` (what a record means is
+The batch's records are carried through by `bluehooks.services.delivery_batch` (what a record means is
 `bluehooks.rules.outcome.decide`'s); this answers which records stay in flight and counts the rest.
 """
 
@@ -9,9 +9,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from bluehooks.delivery_batch import DeliveryBatch
 from bluehooks.observability import handler_tracing, invocation_logging
 from bluehooks.roots.delivery import DeliverySettings, build
+from bluehooks.services.delivery_batch import DeliveryBatch
 
 logger = Logger()
 metrics = Metrics()

@@ -16,9 +16,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from bluehooks.fanout import Rejected, accepted, too_large_for_failure_record
 from bluehooks.observability import handler_tracing, invocation_logging
 from bluehooks.roots.fanout import FanoutSettings, build
+from bluehooks.services.fanout import Rejected, accepted, too_large_for_failure_record
 
 logger = Logger()
 metrics = Metrics()
@@ -42,6 +42,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return root.fanout.reject(event, f"fan-out failed ({type(exc).__name__}: {exc}); replay it once fixed")
     metrics.add_metric(name="DeliveriesQueued", unit=MetricUnit.Count, value=result.get("queued", 0))
-    # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.matching).
+    # Webhooks whose filter was not decided within its share, and got the event unfiltered (bluehooks.rules.matching).
     metrics.add_metric(name="FiltersUndecided", unit=MetricUnit.Count, value=result.get("undecided", 0))
     return result

@@ -1,4 +1,4 @@
-"""RetryFunction: RetryQueue → each waiting retry hops on towards its due time (see bluehooks.scheduling)."""
+"""RetryFunction: RetryQueue → each waiting retry hops on towards its due time (see bluehooks.services.scheduling)."""
 
 from typing import Any
 

@@ -15,7 +15,7 @@ import jwt
 import pytest
 import requests
 
-from bluehooks.signing import signature_headers
+from bluehooks.rules.signing import signature_headers
 from devstack import quickstart
 from devstack.token import mint
 from devtools.loopback import RECEIVERS, verification_module

@@ -164,6 +164,10 @@ def test_public_routes_and_catalog(api):
     assert all(entry["description"] for entry in catalog)
 
 
+def test_an_unknown_route_is_a_json_404_naming_it(api):
+    assert api("GET", "/nowhere") == (404, {"message": "no route GET /nowhere"})
+
+
 def test_openapi_document_lists_every_route(api):
     status, document = api("GET", "/openapi.json", token="none")
     assert status == 200 and document["openapi"].startswith("3.")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from bluehooks.store import webhook_key
+from bluehooks.adapters.store import webhook_key
 from bluehooks.timestamps import iso, parse
 from tests.integration.conftest import PARAMETERS, bus_event, token
 
@@ -283,10 +283,10 @@ def test_forged_delivery_ids_and_cursors_are_refused(api, receiver, delivery_pol
 
 
 def test_a_filtered_page_reads_a_bounded_number_of_items(api, receiver, delivery_poller, queues, monkeypatch):
-    import bluehooks.deliverylog
+    import bluehooks.adapters.deliverylog
 
-    monkeypatch.setattr(bluehooks.deliverylog, "READ_ITEMS", 3)
-    monkeypatch.setattr(bluehooks.deliverylog, "READ_PAGES", 2)
+    monkeypatch.setattr(bluehooks.adapters.deliverylog, "READ_ITEMS", 3)
+    monkeypatch.setattr(bluehooks.adapters.deliverylog, "READ_PAGES", 2)
     hook = create(api, receiver.url("/many"))
     for _ in range(8):
         ping(api, hook["id"])

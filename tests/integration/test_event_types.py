@@ -5,7 +5,7 @@ import time
 
 from jsonschema import Draft202012Validator
 
-from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
+from bluehooks.models.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from tests.integration.conftest import bus_event
 
 

@@ -7,11 +7,11 @@ from contextlib import contextmanager
 import boto3
 import pytest
 
-from bluehooks import fanout as fanout_module
 from bluehooks.adapters.s3 import S3PayloadStore
-from bluehooks.fanout import EnqueueFailed
 from bluehooks.rules import filters
 from bluehooks.rules.filters import operators
+from bluehooks.services import fanout as fanout_module
+from bluehooks.services.fanout import EnqueueFailed
 from devstack.lambdas import root_of
 from devtools.subscriptions import subscribe
 from tests.integration.conftest import bus_event, queued, sample
@@ -348,7 +348,7 @@ def test_costly_filters_cost_their_event_a_bounded_work_and_the_company_none_of_
     event = bus_event(company, currentValue=current)
     assert 55_000 <= len(json.dumps(event)) <= 60_000 and len(json.dumps(review_filter("k"))) < 1200
 
-    from bluehooks.matching import MAX_EVENT_STEPS
+    from bluehooks.rules.matching import MAX_EVENT_STEPS
 
     compared, real = Counter(), operators.EXCLUDERS["equals-ignore-case"]
 

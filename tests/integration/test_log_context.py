@@ -26,7 +26,7 @@ class HeldReceiver(RawReceiver):
 
 def powertools_handler() -> logging.StreamHandler:
     """The service's Powertools log handler: every function's, in this one process."""
-    from bluehooks import delivery
+    from bluehooks.services import delivery
 
     service = logging.getLogger(delivery.logger.service)
     (handler,) = [h for h in service.handlers if isinstance(h, logging.StreamHandler)]

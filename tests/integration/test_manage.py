@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from bluehooks.store import webhook_key
+from bluehooks.adapters.store import webhook_key
 from devstack.lambdas import root_of
 from tests.hostile_urls import HOSTILE_URLS, LOOPBACK_URLS
 from tests.integration.conftest import bus_event, queued, token

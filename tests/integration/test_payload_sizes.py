@@ -9,10 +9,11 @@ import uuid
 import boto3
 import pytest
 
+from bluehooks.adapters.deliverylog import DeliveryLog
+from bluehooks.adapters.producer import MAX_BATCH_BYTES, Producer
 from bluehooks.adapters.s3 import S3PayloadStore
-from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
-from bluehooks.producer import MAX_BATCH_BYTES, NotQueued, Outgoing, Producer
+from bluehooks.ports import NotQueued, Outgoing
 from devstack.lambdas import LambdaContext, root_of
 from ops.fanout_dlq import held_event
 from tests.integration.conftest import bus_event

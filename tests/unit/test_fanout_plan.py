@@ -4,8 +4,12 @@ import json
 
 import pytest
 
-from bluehooks import jsonlimits
-from bluehooks.fanout import (
+from bluehooks.adapters.producer import MAX_BATCH_BYTES, batches
+from bluehooks.models import EventDetail, Metadata, Subscription, Webhook
+from bluehooks.ports import Outgoing
+from bluehooks.rules import jsonlimits
+from bluehooks.rules.payload import delivery_body, event_payload
+from bluehooks.services.fanout import (
     MAX_PAYLOAD_BYTES,
     MAX_REASON_CHARS,
     Rejected,
@@ -16,9 +20,6 @@ from bluehooks.fanout import (
     message_body,
     plan,
 )
-from bluehooks.models import EventDetail, Metadata, Subscription, Webhook
-from bluehooks.payload import delivery_body, event_payload
-from bluehooks.producer import MAX_BATCH_BYTES, Outgoing, batches
 
 EVENT = "TODO_CREATED"
 SECRET = "whsec_c2VjcmV0LXZhbHVlLW11c3QtbmV2ZXItbGVhaw=="

@@ -70,24 +70,37 @@ def test_the_layer_is_installed_with_exactly_the_pins_sam_build_ships():
 
 LAYER = "layers/bluehooks/bluehooks"
 AWS_SDK = ("boto3", "botocore")
-# Data access not yet moved into adapters/: the only other modules that may know boto3 and item shapes.
-FLAT_ADAPTERS = {"deliverylog.py", "limits.py", "producer.py", "store.py"}
+FOLDERS = {"adapters", "models", "roots", "rules", "services"}
+# The small shared kernel: errors, clocks, deadlines, logging, the caller's token, the URL rules and the
+# pinned HTTP session they guard.
+KERNEL = {"auth", "deadline", "errors", "observability", "outbound", "ports", "targets", "timestamps"}
 
 
 def importing(folder: str, *packages: str) -> list[str]:
     return sorted({path for package in packages for path in importers((folder,), package)})
 
 
-def test_rules_and_ports_import_no_aws_sdk_no_adapter_and_no_root():
-    forbidden = (*AWS_SDK, "bluehooks.adapters", "bluehooks.roots")
+def test_the_layer_is_its_folders_and_a_small_kernel():
+    top = {path.stem for path in (ROOT / LAYER).glob("*.py")} - {"__init__"}
+    folders = {path.name for path in (ROOT / LAYER).iterdir() if path.is_dir() and path.name != "__pycache__"}
+    assert (top, folders) == (KERNEL, FOLDERS)
+
+
+def test_rules_models_and_the_kernel_import_no_aws_sdk_no_adapter_no_service_and_no_root():
+    forbidden = (*AWS_SDK, "bluehooks.adapters", "bluehooks.services", "bluehooks.roots")
     assert importing(f"{LAYER}/rules", *forbidden) == []
-    assert [name for name in imported(ROOT / LAYER / "ports.py") if name.startswith(forbidden)] == []
+    assert importing(f"{LAYER}/models", *forbidden) == []
+    for module in KERNEL:
+        assert [name for name in imported(ROOT / LAYER / f"{module}.py") if name.startswith(forbidden)] == [], module
+
+
+def test_services_speak_to_ports_never_to_the_aws_sdk_adapters_or_roots():
+    assert importing(f"{LAYER}/services", *AWS_SDK, "bluehooks.adapters", "bluehooks.roots") == []
 
 
 def test_only_adapters_and_roots_know_the_aws_sdk():
     knowing = {Path(path).relative_to(LAYER) for path in importing(LAYER, *AWS_SDK)}
-    outside = {str(path) for path in knowing if path.parts[0] not in ("adapters", "roots")}
-    assert outside == FLAT_ADAPTERS
+    assert {str(path) for path in knowing if path.parts[0] not in ("adapters", "roots")} == set()
 
 
 def test_handlers_build_from_their_root_and_know_no_aws_sdk():

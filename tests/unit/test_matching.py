@@ -4,10 +4,10 @@ from collections import Counter
 
 import pytest
 
-from bluehooks.matching import MAX_EVENT_STEPS, sift, wants
 from bluehooks.models import Subscription
 from bluehooks.rules import filters
 from bluehooks.rules.filters import search
+from bluehooks.rules.matching import MAX_EVENT_STEPS, sift, wants
 
 PAYLOAD = {"event": "TODO_CREATED", "project": {"id": "p1"}, "currentValue": {"priority": "high"}}
 

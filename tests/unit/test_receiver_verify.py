@@ -1,6 +1,6 @@
 """The customers' verification module (receivers/python/blue_webhooks_verify.py) against the product's own signer.
 
-The headers come from bluehooks.signing, exactly as DeliveryFunction sends them; the Standard
+The headers come from bluehooks.rules.signing, exactly as DeliveryFunction sends them; the Standard
 Webhooks reference library checks the same headers, so the module and the reference agree.
 """
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from bluehooks.signing import generate_secret, signature_headers
+from bluehooks.rules.signing import generate_secret, signature_headers
 from devtools.loopback import verification_module
 
 bwv = verification_module()

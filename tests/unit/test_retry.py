@@ -5,8 +5,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from bluehooks.retry import next_delay
 from bluehooks.roots.settings import parse_schedule
+from bluehooks.rules.schedule import next_delay
 
 SCHEDULE = (0, 5, 300)
 

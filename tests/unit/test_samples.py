@@ -10,7 +10,6 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, SqsModel
 from pydantic import BaseModel, ValidationError
 
-from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.models import (
     BusEvent,
     DeliveryMessage,
@@ -20,6 +19,7 @@ from bluehooks.models import (
     WebhookCreate,
     WebhookUpdate,
 )
+from bluehooks.models.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from devtools import samples
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@
 import pytest
 from jsonschema import Draft202012Validator
 
-from bluehooks.catalog import EVENT_TYPES
-from bluehooks.schemas import delivery_schema, example
+from bluehooks.models.catalog import EVENT_TYPES
+from bluehooks.models.schemas import delivery_schema, example
 
 EVENTS = sorted(EVENT_TYPES)
 

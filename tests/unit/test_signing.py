@@ -8,7 +8,7 @@ import time
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from bluehooks.signing import SECRET_PREFIX, generate_secret, signature_headers, standard_signature, x_signature
+from bluehooks.rules.signing import SECRET_PREFIX, generate_secret, signature_headers, standard_signature, x_signature
 
 # Published test vector of the Standard Webhooks specification.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

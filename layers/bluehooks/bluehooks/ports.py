@@ -1,14 +1,25 @@
-"""What the services need from the world, as typing.Protocols: the adapters (bluehooks.adapters, and the
-stores not yet moved there) provide them over AWS, the tests over whatever they like.
+"""What the services need from the world, as typing.Protocols: the adapters (bluehooks.adapters) provide them
+over AWS, the tests over whatever they like. The webhook store, the delivery log and the company limits are
+named as the DynamoDB adapters that came before the ports.
 
 A port speaks in models and plain values, never in item shapes, clients or boto3 exceptions.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from bluehooks.models import Subscription
+from bluehooks.models import (
+    DeliveryAttempt,
+    DeliveryMessage,
+    DeliveryState,
+    LoggedDelivery,
+    StoredWebhook,
+    Subscription,
+)
+from bluehooks.rules.health import HealthChange
+from bluehooks.rules.jsonlimits import dumps_ascii
 
 MAX_WHY_CHARS = 1000
 # SQS: a message, and the sum of a SendMessageBatch's messages, at most 1 MiB (1,048,576 bytes):
@@ -27,6 +38,11 @@ class Outgoing:
     @property
     def size(self) -> int:
         return len(self.body.encode())
+
+
+def outgoing(message: DeliveryMessage, delay: int = 0) -> Outgoing:
+    """A delivery message as ASCII-escaped JSON (SQS refuses some characters a payload may hold)."""
+    return Outgoing(message.deliveryId, dumps_ascii(message.model_dump(mode="json")), delay)
 
 
 class NotQueued(Exception):
@@ -52,7 +68,7 @@ class DeadLetters(Protocol):
 
 
 class PayloadStore(Protocol):
-    """Payloads too large to travel whole (bluehooks.claimcheck), by key."""
+    """Payloads too large to travel whole (bluehooks.rules.claimcheck), by key."""
 
     def put(self, key: str, payload_json: str) -> None: ...
 
@@ -72,6 +88,78 @@ class SubscriptionIndex(Protocol):
 
     def subscriptions(self, company_id: str, event: str) -> list[Subscription]:
         """The entries of this event and of all events ("*"), filters parsed."""
+
+
+class WebhookStore(Protocol):
+    """The webhooks of each company (bluehooks.adapters.store): what management and delivery read and write."""
+
+    def create(self, webhook: StoredWebhook, max_per_company: int) -> None:
+        """errors.LimitReached when the company has max_per_company webhooks already."""
+
+    def get(self, company_id: str, webhook_id: str) -> StoredWebhook | None: ...
+
+    def page(
+        self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]
+    ) -> tuple[list[StoredWebhook], str | None]: ...
+
+    def replace(self, old: StoredWebhook, new: StoredWebhook) -> bool:
+        """False if the webhook changed meanwhile."""
+
+    def delete(self, webhook: StoredWebhook) -> bool:
+        """False if it was deleted meanwhile."""
+
+    def apply_health(self, webhook: StoredWebhook, change: HealthChange) -> StoredWebhook | None:
+        """The webhook as written, or None when the change's condition no longer held."""
+
+    def take_probe(self, webhook: StoredWebhook, lease_seconds: float) -> bool: ...
+
+    def end_probe(self, webhook: StoredWebhook) -> None: ...
+
+
+class DeliveryLog(Protocol):
+    """The delivery log (bluehooks.adapters.deliverylog): one record per delivery, its state and attempts."""
+
+    def get(self, company_id: str, webhook_id: str, delivery_id: str) -> LoggedDelivery | None: ...
+
+    def record(
+        self,
+        message: DeliveryMessage,
+        state: DeliveryState,
+        attempt: DeliveryAttempt | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """False if a newer run owns the delivery."""
+
+    def start_run(self, delivery: LoggedDelivery, only_from: tuple[DeliveryState, ...] | None = None) -> bool: ...
+
+    def drop(self, delivery: LoggedDelivery, reason: str) -> bool: ...
+
+    def put_back(self, delivery: LoggedDelivery, state: DeliveryState, reason: str | None) -> bool: ...
+
+    def page(
+        self,
+        company_id: str,
+        webhook_id: str,
+        limit: int,
+        cursor: str | None = None,
+        states: tuple[str, ...] = (),
+        event: str | None = None,
+        since: str | None = None,
+    ) -> tuple[list[LoggedDelivery], str | None]:
+        """Newest first, and the cursor of the next page (None on the last)."""
+
+
+ManualAction = Literal["testPings", "retries", "recovers"]
+
+
+class CompanyLimits(Protocol):
+    """Per-company limits on manual actions (bluehooks.adapters.limits)."""
+
+    def admit(self, company: str, action: ManualAction, deliveries: int = 0) -> None:
+        """Count the action and the deliveries it queues; errors.TooManyRequests when over a limit."""
+
+    def share(self, company: str, wanted: int) -> int:
+        """How many of `wanted` deliveries this minute still allows (at least one), counted."""
 
 
 class Vault(Protocol):

@@ -1,5 +1,5 @@
 """The PayloadStore port over S3 (PayloadBucket): payloads kept zlib-compressed, expired by the bucket's lifecycle
-rule after the delivery log's retention (bluehooks.claimcheck)."""
+rule after the delivery log's retention (bluehooks.rules.claimcheck)."""
 
 import json
 import zlib
@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bluehooks.claimcheck import PayloadGone
+from bluehooks.rules.claimcheck import PayloadGone
 
 
 class S3PayloadStore:

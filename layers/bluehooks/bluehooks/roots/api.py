@@ -6,14 +6,14 @@ from typing import Annotated
 import boto3
 from pydantic import Field
 
+from bluehooks.adapters.deliverylog import DeliveryLog
 from bluehooks.adapters.kms import KmsVault
+from bluehooks.adapters.limits import CompanyLimits, Limits
+from bluehooks.adapters.producer import Producer
+from bluehooks.adapters.store import WebhookStore
+from bluehooks.adapters.vault import SecretVault
 from bluehooks.auth import authenticate, signing_key
-from bluehooks.deliveries import DeliveryService
-from bluehooks.deliverylog import DeliveryLog
-from bluehooks.limits import CompanyLimits, Limits
-from bluehooks.management import WebhookService
 from bluehooks.models import Caller
-from bluehooks.producer import Producer
 from bluehooks.roots.aws import Aws
 from bluehooks.roots.settings import (
     DeliveryLogTable,
@@ -24,9 +24,9 @@ from bluehooks.roots.settings import (
     TargetRules,
     WebhookTable,
 )
-from bluehooks.store import WebhookStore
+from bluehooks.services.deliveries import DeliveryService
+from bluehooks.services.management import WebhookService
 from bluehooks.targets import TargetPolicy
-from bluehooks.vault import SecretVault
 
 # template.yaml's ConsoleFrameAncestors: origins only, so nothing else can reach the CSP header.
 FRAME_ANCESTORS = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?( https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*$"

@@ -13,14 +13,15 @@ import requests
 from botocore.config import Config
 from pydantic import Field
 
+from bluehooks.adapters.deliverylog import DeliveryLog
 from bluehooks.adapters.eventbridge import EventBus
 from bluehooks.adapters.kms import KmsVault
 from bluehooks.adapters.ratelimits import DynamoRateLimits
 from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.adapters.sqs import SqsInFlight
+from bluehooks.adapters.store import WebhookStore
+from bluehooks.adapters.vault import SecretVault
 from bluehooks.deadline import bounded
-from bluehooks.delivery import Deliverer
-from bluehooks.deliverylog import DeliveryLog
 from bluehooks.outbound import pinned_session
 from bluehooks.roots.aws import Aws
 from bluehooks.roots.retry import sqs_scheduler
@@ -36,10 +37,9 @@ from bluehooks.roots.settings import (
     WebhookTable,
     parse_schedule,
 )
-from bluehooks.scheduling import RetryScheduler
-from bluehooks.store import WebhookStore
+from bluehooks.services.delivery import Deliverer
+from bluehooks.services.scheduling import RetryScheduler
 from bluehooks.targets import TargetPolicy
-from bluehooks.vault import SecretVault
 
 AWS_CALLS = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 import boto3
 from pydantic import Field
 
+from bluehooks.adapters.producer import Producer
 from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.adapters.sqs import SqsDeadLetters
-from bluehooks.fanout import Fanout
-from bluehooks.producer import Producer
+from bluehooks.adapters.store import WebhookStore
 from bluehooks.roots.aws import Aws
 from bluehooks.roots.settings import DeliveryQueue, PayloadBucket, WebhookTable
-from bluehooks.store import WebhookStore
+from bluehooks.services.fanout import Fanout
 
 
 class FanoutSettings(WebhookTable, DeliveryQueue, PayloadBucket):

@@ -5,11 +5,11 @@ from typing import Any
 
 import boto3
 
+from bluehooks.adapters.producer import Producer
 from bluehooks.adapters.sqs import SqsDeadLetters
-from bluehooks.producer import Producer
 from bluehooks.roots.aws import Aws
 from bluehooks.roots.settings import Scheduling
-from bluehooks.scheduling import RetryScheduler
+from bluehooks.services.scheduling import RetryScheduler
 
 
 class RetrySettings(Scheduling):

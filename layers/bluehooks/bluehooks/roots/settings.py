@@ -98,7 +98,7 @@ class DeliveryQueue(FunctionSettings):
 
 
 class Scheduling(DeliveryQueue):
-    """The queues a delivery message travels on after its first attempt (bluehooks.scheduling)."""
+    """The queues a delivery message travels on after its first attempt (bluehooks.services.scheduling)."""
 
     retry_queue_url: str = Field(alias="RETRY_QUEUE_URL")
     delivery_dlq_url: str = Field(alias="DELIVERY_DLQ_URL")
@@ -109,6 +109,6 @@ class PayloadBucket(FunctionSettings):
 
 
 class LimitsTable(FunctionSettings):
-    """Per-company counts of manual actions (bluehooks.limits) and webhooks' rate-limit slots (adapters.ratelimits)."""
+    """Per-company counts of manual actions (adapters.limits) and webhooks' rate-limit slots (adapters.ratelimits)."""
 
     limits_table: str = Field(alias="LIMITS_TABLE")

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from bluehooks.models import DeliveryMessage, DeliveryState, StoredWebhook
-from bluehooks.retry import next_delay
 from bluehooks.rules import ratelimit
 from bluehooks.rules.health import HealthChange, Result, after_attempt
-from bluehooks.scope import unsubscribed
+from bluehooks.rules.schedule import next_delay
+from bluehooks.rules.scope import unsubscribed
 from bluehooks.timestamps import iso, parse
 
 INFRA_RETRIES = 10  # times a message may come back for our own failures before it is dead-lettered
@@ -25,7 +25,7 @@ STALE_PENDING = timedelta(minutes=10)  # a run pending this long was never queue
 
 
 class Logged(Protocol):
-    """What the rules read of a logged delivery (bluehooks.deliverylog.LoggedDelivery)."""
+    """What the rules read of a logged delivery (bluehooks.models.LoggedDelivery)."""
 
     run: int
     state: DeliveryState

@@ -9,7 +9,7 @@ All of a call's work is charged, before it is done, to a Budget (MAX_FILTER_STEP
 smaller share; budget.py says what a step is). A field that no value can reach fails its alternative before any
 array is read, and the others are taken fewest values first, so one with nothing to match fails it before the
 rest are compared. Past its budget `matches` raises FilterTooComplex rather than guess; the fan-out then treats
-the webhook as matching and logs it (matching.py). That fails open, on purpose: a filter only narrows a webhook's
+the webhook as matching and logs it (rules.matching). That fails open, on purpose: a filter only narrows a webhook's
 own events, it is not a security boundary, and one filter timing out the fan-out would cost every webhook of the
 company the event.
 """

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bluehooks import customheaders
 from bluehooks.errors import Busy, Forbidden, NotFound, Refused
 from bluehooks.models import (
     Caller,
@@ -22,9 +21,10 @@ from bluehooks.models import (
     WebhookPage,
     WebhookUpdate,
 )
-from bluehooks.ports import Vault
-from bluehooks.signing import generate_secret
-from bluehooks.store import WebhookStore
+from bluehooks.ports import Vault, WebhookStore
+from bluehooks.rules import customheaders
+from bluehooks.rules.signing import generate_secret
+from bluehooks.services import sealing
 from bluehooks.targets import TargetPolicy, TargetRefused, check_url
 from bluehooks.timestamps import now_iso
 
@@ -146,7 +146,7 @@ class WebhookService:
 
     def _headers(self, headers: dict[str, str], company_id: str, webhook_id: str) -> dict[str, Any]:
         """The stored form of a webhook's own headers: names in the clear, values sealed."""
-        sealed = customheaders.seal(self.vault, headers, company_id, webhook_id)
+        sealed = sealing.seal(self.vault, headers, company_id, webhook_id)
         return {"headers": customheaders.names(headers), "sealedHeaders": sealed}
 
     def _check_url(self, url: str) -> None:

@@ -11,8 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bluehooks.catalog import EVENT_TYPES
 from bluehooks.models import Webhook
+from bluehooks.models.catalog import EVENT_TYPES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # Each kind of entity's fields (JSON Schema properties) and an example; and the example webhook.

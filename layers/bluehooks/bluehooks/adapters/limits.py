@@ -15,14 +15,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from bluehooks.errors import TooManyRequests
+from bluehooks.ports import ManualAction
 
-Action = Literal["testPings", "retries", "recovers"]
 DELIVERIES = "manualDeliveries"
 WINDOW_SECONDS = 60
 WHAT = {
@@ -49,7 +49,7 @@ class CompanyLimits:
         self.limits = limits
         self.clock = clock
 
-    def admit(self, company: str, action: Action, deliveries: int = 0) -> None:
+    def admit(self, company: str, action: ManualAction, deliveries: int = 0) -> None:
         """Count one `action` and the `deliveries` it queues; TooManyRequests when over a limit."""
         counts = {action: 1, DELIVERIES: deliveries} if deliveries else {action: 1}
         if (counted := self._add(company, counts)) is not None:

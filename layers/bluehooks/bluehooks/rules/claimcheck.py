@@ -25,7 +25,7 @@ def payload_key(*identity: str) -> str:
 
 
 def head(payload: dict[str, Any]) -> dict[str, Any]:
-    """What the log keeps of a payload held in S3: enough to say whose it is (bluehooks.scope)."""
+    """What the log keeps of a payload held in S3: enough to say whose it is (bluehooks.rules.scope)."""
     return {name: payload[name] for name in ("event", "company", "project") if name in payload}
 
 

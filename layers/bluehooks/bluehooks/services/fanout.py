@@ -16,12 +16,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from bluehooks import jsonlimits
-from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
-from bluehooks.claimcheck import INLINE_BYTES, payload_key
-from bluehooks.matching import sift
 from bluehooks.models import BusEvent, DeliveryMessage, EventDetail, Subscription
-from bluehooks.payload import event_payload
+from bluehooks.models.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.ports import (
     MAX_MESSAGE_BYTES,
     DeadLetters,
@@ -31,6 +27,10 @@ from bluehooks.ports import (
     PayloadStore,
     SubscriptionIndex,
 )
+from bluehooks.rules import jsonlimits
+from bluehooks.rules.claimcheck import INLINE_BYTES, payload_key
+from bluehooks.rules.matching import sift
+from bluehooks.rules.payload import event_payload
 
 logger = Logger(child=True)
 

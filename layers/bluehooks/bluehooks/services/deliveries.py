@@ -11,26 +11,27 @@ limits (`limits`).
 
 import secrets
 
-from bluehooks import schemas
-from bluehooks.deliverylog import DELIVERY_ID, UNSETTLED, DeliveryLog, LoggedDelivery
 from bluehooks.errors import NotFound, NotRedelivered, Refused, Unavailable
-from bluehooks.limits import CompanyLimits
-from bluehooks.management import WebhookService
 from bluehooks.models import (
+    DELIVERY_ID,
+    UNSETTLED,
     Caller,
     Delivery,
     DeliveryMessage,
     DeliveryPage,
     DeliveryState,
     DeliverySummary,
+    LoggedDelivery,
     NotSent,
     Recovery,
     StoredWebhook,
+    schemas,
 )
-from bluehooks.payload import sent_request
-from bluehooks.producer import NotQueued, Producer, outgoing
+from bluehooks.ports import CompanyLimits, DeliveryLog, DeliveryQueue, NotQueued, outgoing
 from bluehooks.rules.outcome import queued
-from bluehooks.scope import not_redeliverable, readable, unsubscribed
+from bluehooks.rules.payload import sent_request
+from bluehooks.rules.scope import not_redeliverable, readable, unsubscribed
+from bluehooks.services.management import WebhookService
 from bluehooks.timestamps import now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
@@ -46,7 +47,7 @@ class DeliveryService:
         self,
         webhooks: WebhookService,
         log: DeliveryLog,
-        queue: Producer,
+        queue: DeliveryQueue,
         limits: CompanyLimits,
     ):
         self.webhooks = webhooks

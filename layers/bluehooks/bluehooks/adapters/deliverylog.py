@@ -4,7 +4,7 @@
   GSI ByCreated: pk, createdAt (+ state, event)  newest first, ?since=, the filters; the items by key
 
 An attempt appends itself to the item and sets the state in one UpdateItem. The payload is
-kept (zlib-compressed; one too large for an item in S3, by its key: bluehooks.claimcheck) so
+kept (zlib-compressed; one too large for an item in S3, by its key: bluehooks.rules.claimcheck) so
 that a delivery can be redelivered after its queue message is gone. `run` counts redeliveries:
 a retry or recover starts a new run, and a message of an older run (a DLQ redrive of what was
 since recovered) is superseded, never delivered again. Items expire after the retention (TTL on
@@ -23,53 +23,25 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
-from pydantic import model_validator
 
-from bluehooks import jsonlimits
-from bluehooks.claimcheck import head
+from bluehooks.adapters.store import ItemRead
 from bluehooks.errors import Refused
-from bluehooks.models import Delivery, DeliveryAttempt, DeliveryMessage, DeliveryState, DeliverySummary
-from bluehooks.store import ItemRead
+from bluehooks.models import (
+    DELIVERY_ID,
+    UNSETTLED,
+    DeliveryAttempt,
+    DeliveryMessage,
+    DeliveryState,
+    LoggedDelivery,
+)
+from bluehooks.rules import jsonlimits
+from bluehooks.rules.claimcheck import head
 from bluehooks.timestamps import now_iso, parse
 
 logger = Logger(child=True)
 BY_CREATED = "ByCreated"
-REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
-UNSETTLED: tuple[DeliveryState, ...] = (*REDELIVERABLE, "pending")  # may still be sent: what a narrowing drops
 READ_ITEMS, READ_PAGES = 100, 5  # the most a filtered page of the log reads: 500 items
-DELIVERY_ID = re.compile(r"^msg_[a-z0-9]{16,64}$")
 CREATED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # timestamps.iso's form, as stored
-
-
-class LoggedDelivery(Delivery):
-    """A delivery as stored: what the API shows, and what a redelivery needs."""
-
-    companyId: str
-    payload: dict[str, Any]  # only its head when it is kept in S3 (payloadKey)
-    payloadKey: str | None = None
-    run: int = 0
-
-    def message(self) -> DeliveryMessage:
-        return DeliveryMessage(
-            deliveryId=self.deliveryId,
-            webhookId=self.webhookId,
-            companyId=self.companyId,
-            eventId=self.eventId,
-            event=self.event,
-            payload=None if self.payloadKey else self.payload,
-            payloadKey=self.payloadKey,
-            run=self.run,
-        )
-
-    def summary(self) -> DeliverySummary:
-        return DeliverySummary.model_validate(self.model_dump(include=set(DeliverySummary.model_fields)))
-
-    @model_validator(mode="after")
-    def _last_error(self) -> "LoggedDelivery":
-        last = self.attempts[-1] if self.attempts else None
-        if last and not (last.statusCode and 200 <= last.statusCode < 300):
-            self.lastError = last.error or (f"HTTP {last.statusCode}" if last.statusCode else None)
-        return self
 
 
 def partition(company_id: str, webhook_id: str) -> str:

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bluehooks.jsonlimits import dumps_ascii
-from bluehooks.models import DeliveryMessage
 from bluehooks.ports import MAX_MESSAGE_BYTES, NotQueued, Outgoing
 
 logger = Logger(child=True)
@@ -26,11 +24,6 @@ MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = MAX_MESSAGE_BYTES  # SQS: the sum of a batch's messages too (bluehooks.ports)
 SEND_TRIES = 3
 SEND_BACKOFF_SECONDS = 0.05  # doubled on each try: throttled entries get a moment to clear
-
-
-def outgoing(message: DeliveryMessage, delay: int = 0) -> Outgoing:
-    """A delivery message as ASCII-escaped JSON (SQS refuses some characters a payload may hold)."""
-    return Outgoing(message.deliveryId, dumps_ascii(message.model_dump(mode="json")), delay)
 
 
 def batches(messages: list[Outgoing]) -> list[list[Outgoing]]:

@@ -1,6 +1,7 @@
 """Pydantic models of the contracts: tokens, API bodies, webhooks, producer events, queue messages."""
 
 import base64
+import re
 import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -17,9 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from bluehooks import customheaders, signing
-from bluehooks.catalog import unknown_event_types
-from bluehooks.rules import filters
+from bluehooks.models.catalog import unknown_event_types
+from bluehooks.rules import customheaders, filters, signing
 
 Role = Literal["OWNER", "ADMIN", "PROJECT_MANAGER", "MEMBER"]
 WRITER_ROLES = frozenset({"OWNER", "ADMIN", "PROJECT_MANAGER"})
@@ -356,6 +356,9 @@ class DeliveryMessage(Model):
 
 
 DeliveryState = Literal["pending", "succeeded", "failed", "dead", "dropped"]
+REDELIVERABLE: tuple[DeliveryState, ...] = ("failed", "dead")
+UNSETTLED: tuple[DeliveryState, ...] = (*REDELIVERABLE, "pending")  # may still be sent: what a narrowing drops
+DELIVERY_ID = re.compile(r"^msg_[a-z0-9]{16,64}$")
 
 
 class DeliveryAttempt(Model):
@@ -405,6 +408,37 @@ class SentRequest(Model):
 class Delivery(DeliverySummary):
     attempts: list[DeliveryAttempt]
     request: SentRequest | None = Field(default=None, description="What is POSTed for it (GET of one delivery only).")
+
+
+class LoggedDelivery(Delivery):
+    """A delivery as stored: what the API shows, and what a redelivery needs."""
+
+    companyId: str
+    payload: dict[str, Any]  # only its head when it is kept in S3 (payloadKey)
+    payloadKey: str | None = None
+    run: int = 0
+
+    def message(self) -> DeliveryMessage:
+        return DeliveryMessage(
+            deliveryId=self.deliveryId,
+            webhookId=self.webhookId,
+            companyId=self.companyId,
+            eventId=self.eventId,
+            event=self.event,
+            payload=None if self.payloadKey else self.payload,
+            payloadKey=self.payloadKey,
+            run=self.run,
+        )
+
+    def summary(self) -> DeliverySummary:
+        return DeliverySummary.model_validate(self.model_dump(include=set(DeliverySummary.model_fields)))
+
+    @model_validator(mode="after")
+    def _last_error(self) -> "LoggedDelivery":
+        last = self.attempts[-1] if self.attempts else None
+        if last and not (last.statusCode and 200 <= last.statusCode < 300):
+            self.lastError = last.error or (f"HTTP {last.statusCode}" if last.statusCode else None)
+        return self
 
 
 class DeliveryPage(Model):

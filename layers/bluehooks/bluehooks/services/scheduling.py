@@ -12,8 +12,7 @@ Delayed messages have no ceiling. The attempt number and the due time travel in 
 import math
 
 from bluehooks.models import DeliveryMessage
-from bluehooks.ports import DeadLetters, DeliveryQueue
-from bluehooks.producer import outgoing
+from bluehooks.ports import DeadLetters, DeliveryQueue, outgoing
 from bluehooks.timestamps import now, parse
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds

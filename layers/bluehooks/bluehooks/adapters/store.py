@@ -24,9 +24,9 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
-from bluehooks.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.errors import Busy, LimitReached, Refused
 from bluehooks.models import StoredWebhook, Subscription
+from bluehooks.models.catalog import EVENT_TYPES, PLATFORM_ONLY_EVENTS
 from bluehooks.rules.health import HealthChange
 
 ALL_EVENTS = "*"

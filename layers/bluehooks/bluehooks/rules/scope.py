@@ -12,8 +12,8 @@ the log may be limited to other projects.
 
 from typing import Any
 
-from bluehooks.catalog import PLATFORM_ONLY_EVENTS
 from bluehooks.models import Caller, WebhookFields
+from bluehooks.models.catalog import PLATFORM_ONLY_EVENTS
 
 
 def project_of(payload: dict[str, Any]) -> str | None:

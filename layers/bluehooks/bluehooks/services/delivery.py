@@ -5,7 +5,6 @@ probe lease, the POST's answer) and carries out its Outcome: the log record, the
 health, the probe. Queueing what comes next is the handler's (`Outcome.next`, `dead_letter`).
 """
 
-import json
 import random
 import time
 from dataclasses import replace
@@ -15,27 +14,23 @@ import requests
 from aws_lambda_powertools import Logger
 
 from bluehooks import USER_AGENT
-from bluehooks.claimcheck import PayloadGone
-from bluehooks.customheaders import open_all
 from bluehooks.deadline import require
-from bluehooks.deliverylog import DeliveryLog
 from bluehooks.models import DeliveryAttempt, DeliveryMessage, StoredWebhook
 from bluehooks.outbound import HttpResult, post
-from bluehooks.payload import delivery_body
-from bluehooks.ports import PayloadStore, RateLimits, Vault
+from bluehooks.ports import DeliveryLog, PayloadStore, RateLimits, Vault, WebhookStore
 from bluehooks.rules import ratelimit
+from bluehooks.rules.claimcheck import PayloadGone
 from bluehooks.rules.health import HealthChange, after_count
 from bluehooks.rules.outcome import Fact, Known, Need, Outcome, Policy, decide
-from bluehooks.signing import signature_headers
-from bluehooks.store import WebhookStore
+from bluehooks.rules.payload import delivery_body
+from bluehooks.rules.signing import signature_headers
+from bluehooks.services.sealing import open_all
 from bluehooks.timestamps import iso, now
 
 logger = Logger(child=True)
-DISABLED_EVENT = "WEBHOOK_DISABLED"
 # One attempt of an AWS call (DeliveryFunction's clients: 2 s to connect, 3 s to read): the log write
 # that must follow a POST.
 RECORD_SECONDS = 5
-PLATFORM_SOURCE = "blue.webhooks"  # not "blue": the fan-out's rule must never take our own events
 
 
 class SlotPassed(Exception):
@@ -178,9 +173,3 @@ class Deliverer:
             },
         )
         return outcome
-
-
-def disabled_event(webhook: StoredWebhook, reason: str, bus: str) -> dict:
-    """The PutEvents entry that tells the host app a webhook was disabled (so it can e-mail the owner)."""
-    detail = {"reason": reason, "company": {"id": webhook.companyId}, "webhook": webhook.public().model_dump()}
-    return {"Source": PLATFORM_SOURCE, "DetailType": DISABLED_EVENT, "Detail": json.dumps(detail), "EventBusName": bus}

@@ -1,18 +1,12 @@
-"""A webhook's own headers: which may be sent beside the contract's, and their values sealed at rest.
+"""A webhook's own headers: which may be sent beside the contract's, and how their values are packed to be sealed.
 
-Values are write-only, like the secret: the API seals them with the KMS key and keeps only the
-names in the clear; delivery opens them. KMS seals at most 4 KiB at a time, so the set is sealed
+Values are write-only, like the secret: the API seals them with the KMS key (services.sealing) and keeps only
+the names in the clear; delivery opens them. KMS seals at most 4 KiB at a time, so the set is sealed
 in as few parts as fit (one for the usual API key or routing header, at most seven for 20 values
 of 1 KiB). Messages here name a header, never its value: they reach answers and logs.
 """
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # ports imports models, which checks headers here
-    from bluehooks.ports import Vault
 
 MAX_HEADERS = 20
 MAX_NAME_LENGTH = 256
@@ -67,20 +61,7 @@ def names(headers: dict[str, str]) -> list[str]:
     return sorted(headers, key=str.lower)
 
 
-def seal(vault: Vault, headers: dict[str, str], company_id: str, webhook_id: str) -> list[bytes]:
-    return [vault.seal(part, company_id, webhook_id) for part in _parts(headers)]
-
-
-def open_all(vault: Vault, sealed: list[bytes], company_id: str, webhook_id: str) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for part in sealed:
-        for line in vault.open(part, company_id, webhook_id).split("\n"):
-            name, _, value = line.partition(": ")
-            headers[name] = value
-    return headers
-
-
-def _parts(headers: dict[str, str]) -> list[str]:
+def packed(headers: dict[str, str]) -> list[str]:
     """The headers as HTTP writes them, `Name: value` a line (neither holds a line break, nor a name
     ": "), in parts of at most KMS_PLAINTEXT_BYTES: three of the largest, 256 + 1024 bytes, fit one."""
     parts: list[str] = []
@@ -91,3 +72,9 @@ def _parts(headers: dict[str, str]) -> list[str]:
         else:
             parts.append(line)
     return parts
+
+
+def unpacked(parts: list[str]) -> dict[str, str]:
+    """The headers again, from their opened parts."""
+    lines = (line for part in parts for line in part.split("\n"))
+    return dict(line.partition(": ")[::2] for line in lines)
