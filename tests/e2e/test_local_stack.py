@@ -119,7 +119,9 @@ def test_generated_requests_never_get_a_server_error(stack):
     checks = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
     command = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{stack.api}/openapi.json"]
     command += ["--url", stack.api, "-H", f"Authorization: Bearer {token}", "--checks", checks]
-    command += ["--max-examples", "30", "--phases", "coverage,fuzzing,stateful", "--seed", "1", "-w", "2"]
+    # One worker: with two, hypothesis parses lambda sources in two threads and CPython 3.11.7 now and then fails
+    # with "SystemError: AST constructor recursion depth mismatch" (cpython gh-106905; it failed CI once).
+    command += ["--max-examples", "30", "--phases", "coverage,fuzzing,stateful", "--seed", "1", "-w", "1"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", result.stdout)

@@ -170,17 +170,20 @@ def rendered(name: str, **values: str) -> Any:
 
 def test_make_run_writes_env_json_for_every_function(local_stack, env_json):
     assert sorted(env_json) == sorted(FUNCTIONS)
-    declared = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    template = load_template()
+    declared = template["Globals"]["Function"]["Environment"]["Variables"]
     container_url = f"http://host.docker.internal:{local_stack.aws_port}"
     for function, environment in env_json.items():
-        assert set(declared) <= set(environment), function
+        own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
+        assert set(declared) | set(own) <= set(environment), function  # each function's own settings too
         assert environment["AWS_ENDPOINT_URL"] == container_url
         assert environment["DELIVERY_QUEUE_URL"].startswith(container_url + "/")  # as a container reaches it
         assert environment["AWS_ACCESS_KEY_ID"] == environment["AWS_SECRET_ACCESS_KEY"] == "testing"
         assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == "us-east-1"
         assert environment["POWERTOOLS_TRACE_DISABLED"] == environment["POWERTOOLS_METRICS_DISABLED"] == "true"
-        assert environment["RETRY_SCHEDULE"] == "0,1,1" and environment["DELIVERY_TIMEOUT_SECONDS"] == "2"
         assert environment["ALLOW_HTTP"] == environment["ALLOW_PRIVATE_TARGETS"] == "true"
+    delivering = env_json["DeliveryFunction"]  # the stack's own settings reach the function that reads them
+    assert delivering["RETRY_SCHEDULE"] == "0,1,1" and delivering["DELIVERY_TIMEOUT_SECONDS"] == "2"
     key = env_json["DeliveryFunction"]["SECRETS_KEY_ID"]
     assert local_stack.client("kms").describe_key(KeyId=key)["KeyMetadata"]["Enabled"]
     table = env_json["ApiFunction"]["WEBHOOKS_TABLE"]
