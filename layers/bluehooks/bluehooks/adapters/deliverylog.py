@@ -17,6 +17,7 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,7 +25,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
-from bluehooks.adapters.store import ItemRead
+from bluehooks.adapters.store import ItemRead, batch_get
 from bluehooks.errors import Refused
 from bluehooks.models import (
     DELIVERY_ID,
@@ -49,9 +50,10 @@ def partition(company_id: str, webhook_id: str) -> str:
 
 
 class DeliveryLog:
-    def __init__(self, table, retention_days: int):
+    def __init__(self, table, retention_days: int, sleep: Callable[[float], None] = time.sleep):
         self.table = table
         self.retention_seconds = retention_days * 86400
+        self.sleep = sleep  # between reads DynamoDB left undone (store.batch_get)
 
     def get(self, company_id: str, webhook_id: str, delivery_id: str) -> LoggedDelivery | None:
         key = {"pk": partition(company_id, webhook_id), "sk": delivery_id}
@@ -211,10 +213,10 @@ class DeliveryLog:
         """The items of these index entries, in their order: the index projects only what a query filters
         on, so that a write which changes nothing else (most) is not written to it again."""
         wanted, items = [{"pk": key["pk"], "sk": key["sk"]} for key in keys], {}
-        while wanted:
-            answer = self.table.meta.client.batch_get_item(RequestItems={self.table.name: {"Keys": wanted[:100]}})
-            items |= {item["sk"]: item for item in answer["Responses"].get(self.table.name, [])}
-            wanted = answer["UnprocessedKeys"].get(self.table.name, {}).get("Keys", []) + wanted[100:]
+        for start in range(0, len(wanted), 100):  # BatchGetItem's most keys a call
+            request = {self.table.name: {"Keys": wanted[start : start + 100]}}
+            read = batch_get(self.table.meta.client, request, self.sleep)
+            items |= {item["sk"]: item for item in read.get(self.table.name, [])}
         return [items[key["sk"]] for key in keys if key["sk"] in items]  # one expired since: left out
 
 
