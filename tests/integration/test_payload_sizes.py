@@ -9,7 +9,7 @@ import uuid
 import boto3
 import pytest
 
-from bluehooks.adapters.deliverylog import DeliveryLog
+from bluehooks.adapters.deliverylog import PAGE_BYTES, DeliveryLog
 from bluehooks.adapters.producer import MAX_BATCH_BYTES, Producer
 from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
@@ -61,6 +61,21 @@ def test_recover_of_ten_large_dead_deliveries_queues_all_and_they_arrive(api, st
     assert (status, recovery) == (202, {"queued": 10, "remaining": False, "notSent": []})
     drain(delivery_poller, lambda: len(receiver.at("/big")) == 10, timeout=30)
     assert sorted(received.headers["webhook-id"] for received in receiver.at("/big")) == sorted(ids)
+
+
+def test_a_page_of_large_deliveries_ends_at_the_byte_budget_and_its_cursor_goes_on(api, stack, receiver):
+    hook = create(api, receiver.url("/pages"))
+    ids = dead_deliveries(stack, hook, 30, 200_000)  # 6 MB of payloads (compressed, a few KB): over one page's budget
+    most = PAGE_BYTES // 200_000
+    listed = f"/webhooks/{hook['id']}/deliveries?limit=100"
+    status, page = api("GET", listed)
+    assert status == 200 and 1 < len(page["items"]) <= most < len(ids) and page["nextCursor"]
+    seen = [item["deliveryId"] for item in page["items"]]
+    while page["nextCursor"]:
+        status, page = api("GET", f"{listed}&cursor={page['nextCursor']}")
+        assert status == 200 and 0 < len(page["items"]) <= most
+        seen += [item["deliveryId"] for item in page["items"]]
+    assert len(seen) == len(ids) and set(seen) == set(ids)  # each once: none skipped, none repeated
 
 
 def test_a_recover_that_cannot_queue_puts_the_deliveries_back_and_answers_503(
