@@ -9,7 +9,8 @@ import uuid
 import boto3
 import pytest
 
-from bluehooks.adapters.deliverylog import DeliveryLog
+from bluehooks.adapters import deliverylog
+from bluehooks.adapters.deliverylog import PAGE_BYTES, DeliveryLog
 from bluehooks.adapters.producer import MAX_BATCH_BYTES, Producer
 from bluehooks.adapters.s3 import S3PayloadStore
 from bluehooks.models import DeliveryAttempt, DeliveryMessage
@@ -61,6 +62,41 @@ def test_recover_of_ten_large_dead_deliveries_queues_all_and_they_arrive(api, st
     assert (status, recovery) == (202, {"queued": 10, "remaining": False, "notSent": []})
     drain(delivery_poller, lambda: len(receiver.at("/big")) == 10, timeout=30)
     assert sorted(received.headers["webhook-id"] for received in receiver.at("/big")) == sorted(ids)
+
+
+def test_a_page_of_large_deliveries_ends_at_the_byte_budget_and_its_cursor_goes_on(api, stack, receiver):
+    hook = create(api, receiver.url("/pages"))
+    ids = dead_deliveries(stack, hook, 30, 200_000)  # 6 MB of payloads (compressed, a few KB): over one page's budget
+    most = PAGE_BYTES // 200_000
+    listed = f"/webhooks/{hook['id']}/deliveries?limit=100"
+    status, page = api("GET", listed)
+    assert status == 200 and 1 < len(page["items"]) <= most < len(ids) and page["nextCursor"]
+    seen = [item["deliveryId"] for item in page["items"]]
+    while page["nextCursor"]:
+        status, page = api("GET", f"{listed}&cursor={page['nextCursor']}")
+        assert status == 200 and 0 < len(page["items"]) <= most
+        seen += [item["deliveryId"] for item in page["items"]]
+    assert len(seen) == len(ids) and set(seen) == set(ids)  # each once: none skipped, none repeated
+
+
+def test_recover_queues_one_page_within_the_byte_budget_and_the_next_call_the_next_page(
+    api, stack, queues, monkeypatch
+):
+    # Three of these deliveries a page: the company's 14 deliveries a minute (PARAMETERS) would stop a
+    # recover long before the real budget does.
+    monkeypatch.setattr(deliverylog, "PAGE_BYTES", 700_000)
+    hook = create(api, "http://127.0.0.1:9/recovered")
+    ids = dead_deliveries(stack, hook, 8, 200_000)
+
+    def pending() -> int:
+        return sum(delivery(api, hook["id"], delivery_id)["state"] == "pending" for delivery_id in ids)
+
+    recover = f"/webhooks/{hook['id']}/recover"
+    assert api("POST", recover, {"since": SINCE}) == (202, {"queued": 3, "remaining": True, "notSent": []})
+    assert pending() == 3
+    # Those three are still queued: the call passes over their page and queues the next one.
+    assert api("POST", recover, {"since": SINCE}) == (202, {"queued": 3, "remaining": True, "notSent": []})
+    assert pending() == 6
 
 
 def test_a_recover_that_cannot_queue_puts_the_deliveries_back_and_answers_503(

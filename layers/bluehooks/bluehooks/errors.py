@@ -38,7 +38,8 @@ class TooManyRequests(DomainError):
 
 
 class Busy(DomainError):
-    """Concurrent writes kept conflicting; the same request will succeed if retried shortly."""
+    """Concurrent writes kept conflicting, or DynamoDB kept throttling a read; the same request will succeed
+    if retried shortly."""
 
     retry_after_seconds = 1
 

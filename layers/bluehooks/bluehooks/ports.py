@@ -146,7 +146,8 @@ class DeliveryLog(Protocol):
         event: str | None = None,
         since: str | None = None,
     ) -> tuple[list[LoggedDelivery], str | None]:
-        """Newest first, and the cursor of the next page (None on the last)."""
+        """Newest first, and the cursor of the next page (None on the last). A page may be shorter than
+        `limit` and still have a cursor: a page of large deliveries ends at a byte budget."""
 
 
 ManualAction = Literal["testPings", "retries", "recovers"]

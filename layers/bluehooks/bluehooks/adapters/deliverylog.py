@@ -17,14 +17,16 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
+from pydantic_core import to_json
 
-from bluehooks.adapters.store import ItemRead
+from bluehooks.adapters.store import ItemRead, batch_get
 from bluehooks.errors import Refused
 from bluehooks.models import (
     DELIVERY_ID,
@@ -41,6 +43,12 @@ from bluehooks.timestamps import now_iso, parse
 logger = Logger(child=True)
 BY_CREATED = "ByCreated"
 READ_ITEMS, READ_PAGES = 100, 5  # the most a filtered page of the log reads: 500 items
+# The most a page of the log holds (list, recover): its deliveries as JSON, payloads uncompressed. Well
+# within ApiFunction's 256 MB, and its answer, a part of it, under Lambda's 6 MB response (API Gateway's).
+PAGE_BYTES = 4 * 1024 * 1024
+# Items asked per BatchGetItem: 25 of DynamoDB's largest (400 KB) are 10 MB, within its 16 MB answer; what a
+# page reads past its budget is at most that.
+KEYS_PER_READ = 25
 CREATED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # timestamps.iso's form, as stored
 
 
@@ -49,9 +57,10 @@ def partition(company_id: str, webhook_id: str) -> str:
 
 
 class DeliveryLog:
-    def __init__(self, table, retention_days: int):
+    def __init__(self, table, retention_days: int, sleep: Callable[[float], None] = time.sleep):
         self.table = table
         self.retention_seconds = retention_days * 86400
+        self.sleep = sleep  # between reads DynamoDB left undone (store.batch_get)
 
     def get(self, company_id: str, webhook_id: str, delivery_id: str) -> LoggedDelivery | None:
         key = {"pk": partition(company_id, webhook_id), "sk": delivery_id}
@@ -181,8 +190,9 @@ class DeliveryLog:
     ) -> tuple[list[LoggedDelivery], str | None]:
         """Newest first, `limit` at most, and the cursor of the next page (None on the last).
 
-        A filtered page reads at most READ_PAGES × READ_ITEMS items: a rare state in a long log
-        gives a short page and a cursor, never an unbounded scan."""
+        A page ends early, with a cursor, at PAGE_BYTES: large deliveries make short pages. A filtered
+        page reads at most READ_PAGES × READ_ITEMS items: a rare state in a long log gives a short page
+        and a cursor, never an unbounded scan."""
         pk = partition(company_id, webhook_id)
         key = Key("pk").eq(pk) & Key("createdAt").gte(since) if since else Key("pk").eq(pk)
         query: dict[str, Any] = {"IndexName": BY_CREATED, "KeyConditionExpression": key, "ScanIndexForward": False}
@@ -195,27 +205,41 @@ class DeliveryLog:
             query["ExclusiveStartKey"] = {"pk": pk, **_decode_cursor(cursor, since)}
         query["Limit"] = max(limit, READ_ITEMS) if filters else limit
         found: list[LoggedDelivery] = []
+        held = 0
         for _ in range(READ_PAGES):
             page = self.table.query(**query)
-            found += [_from_item(item) for item in self._items(page["Items"])]
-            last = page.get("LastEvaluatedKey")
-            if len(found) >= limit:
-                more = len(found) > limit or last is not None
-                return found[:limit], _encode_cursor(found[limit - 1]) if more else None
+            entries, last = page["Items"], page.get("LastEvaluatedKey")
+            while entries:
+                if len(found) == limit:
+                    return found, _encode_cursor(found[-1])
+                taken = entries[: min(KEYS_PER_READ, limit - len(found))]
+                entries = entries[len(taken) :]
+                for delivery in self._deliveries(taken):
+                    held += _held_bytes(delivery)
+                    if found and held > PAGE_BYTES:  # the cursor continues at this one
+                        return found, _encode_cursor(found[-1])
+                    found.append(delivery)
             if not last:
                 return found, None
+            if len(found) == limit:
+                return found, _encode_cursor(found[-1])
             query["ExclusiveStartKey"] = last
         return found, _encode_cursor(last)
 
-    def _items(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The items of these index entries, in their order: the index projects only what a query filters
-        on, so that a write which changes nothing else (most) is not written to it again."""
-        wanted, items = [{"pk": key["pk"], "sk": key["sk"]} for key in keys], {}
-        while wanted:
-            answer = self.table.meta.client.batch_get_item(RequestItems={self.table.name: {"Keys": wanted[:100]}})
-            items |= {item["sk"]: item for item in answer["Responses"].get(self.table.name, [])}
-            wanted = answer["UnprocessedKeys"].get(self.table.name, {}).get("Keys", []) + wanted[100:]
-        return [items[key["sk"]] for key in keys if key["sk"] in items]  # one expired since: left out
+    def _deliveries(self, entries: list[dict[str, Any]]) -> Iterator[LoggedDelivery]:
+        """The deliveries of these index entries, in their order, each parsed as it is taken: the index
+        projects only what a query filters on, so that a write which changes nothing else (most) is not
+        written to it again."""
+        keys = [{"pk": entry["pk"], "sk": entry["sk"]} for entry in entries]
+        read = batch_get(self.table.meta.client, {self.table.name: {"Keys": keys}}, self.sleep)
+        items = {item["sk"]: item for item in read.get(self.table.name, [])}
+        return (_from_item(items[key["sk"]]) for key in keys if key["sk"] in items)  # one expired since: left out
+
+
+def _held_bytes(delivery: LoggedDelivery) -> int:
+    """What a delivery weighs in a page: its JSON, the payload uncompressed. Its item's own size would
+    undercount that: the item keeps the payload compressed."""
+    return len(to_json(delivery))
 
 
 def _item_full(exc: ClientError) -> bool:

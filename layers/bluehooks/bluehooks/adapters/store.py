@@ -115,9 +115,38 @@ def subscribed_events(events: list[str]) -> list[str]:
     return [ALL_EVENTS] if set(fanned_out) >= FANNED_OUT_EVENTS else fanned_out
 
 
-# Items of several tables in one BatchGetItem, strongly consistent: a GetItem's read units per item,
-# but one call and one round trip (a delivery's webhook and its log item).
-UNPROCESSED_TRIES = 4  # DynamoDB leaves keys unread under throttling; each try after a short backoff
+# BatchGetItem reads at most 100 items and 16 MB a call, and answers in part when a partition passes 1 MB
+# or is throttled, naming the rest in UnprocessedKeys, to be asked again "with exponential backoff"
+# (AWS, DynamoDB API reference: BatchGetItem).
+UNPROCESSED_TRIES = 4  # calls that read nothing before a read gives up: Busy
+UNPROCESSED_BACKOFF_SECONDS = 0.05  # the most the first wait may be; doubled after each such call
+
+
+def batch_get(
+    client, request_items: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+) -> dict[str, list[dict[str, Any]]]:
+    """Every item of a BatchGetItem's RequestItems that exists, by table.
+
+    What DynamoDB leaves unread is asked again: at once after a call that read something (a large
+    read comes in parts), after a jittered, doubling wait after one that read nothing (throttled).
+    So a read makes at most (its keys + UNPROCESSED_TRIES) calls, and waits well under a second,
+    before Busy: the API answers 503 with Retry-After, the delivery function's record comes back."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    fruitless = 0
+    while request_items:
+        answer = client.batch_get_item(RequestItems=request_items)
+        for table, items in answer["Responses"].items():
+            found.setdefault(table, []).extend(items)
+        left = answer.get("UnprocessedKeys") or {}
+        # Each table's own settings (ConsistentRead) go with its keys asked again.
+        request_items = {table: {**request_items[table], **keys} for table, keys in left.items()}
+        if request_items and not any(answer["Responses"].values()):
+            fruitless += 1
+            if fruitless == UNPROCESSED_TRIES:
+                unread = sum(len(keys["Keys"]) for keys in request_items.values())
+                raise Busy(f"DynamoDB left {unread} item(s) unread (throttled); retry shortly")
+            sleep(random.uniform(0, UNPROCESSED_BACKOFF_SECONDS * 2 ** (fruitless - 1)))  # noqa: S311 - jitter
+    return found
 
 
 @dataclass(frozen=True)
@@ -129,21 +158,14 @@ class ItemRead:
     parse: Callable[[dict[str, Any]], Any]
 
 
-def read_together(*reads: ItemRead) -> list[Any]:
-    """Each read's item, parsed, or None where there is none, in the reads' order."""
-    client, wanted = reads[0].table.meta.client, {}
+def read_together(*reads: ItemRead, sleep: Callable[[float], None] = time.sleep) -> list[Any]:
+    """Each read's item, parsed, or None where there is none, in the reads' order: items of several
+    tables in one BatchGetItem, strongly consistent (a GetItem's read units each, but one round trip:
+    a delivery's webhook and its log item)."""
+    wanted: dict[str, Any] = {}
     for read in reads:
         wanted.setdefault(read.table.name, {"Keys": [], "ConsistentRead": True})["Keys"].append(read.key)
-    found: dict[str, list[dict[str, Any]]] = {}
-    for attempt in range(UNPROCESSED_TRIES):
-        answer = client.batch_get_item(RequestItems=wanted)
-        for table, items in answer["Responses"].items():
-            found.setdefault(table, []).extend(items)
-        if not (wanted := answer.get("UnprocessedKeys")):
-            break
-        time.sleep(0.05 * 2**attempt)
-    else:
-        raise RuntimeError(f"DynamoDB left {sum(len(t['Keys']) for t in wanted.values())} key(s) unread")
+    found = batch_get(reads[0].table.meta.client, wanted, sleep)
     return [_parsed(read, found.get(read.table.name, [])) for read in reads]
 
 

@@ -443,7 +443,12 @@ class LoggedDelivery(Delivery):
 
 class DeliveryPage(Model):
     items: list[DeliverySummary]
-    nextCursor: str | None = Field(description="Pass as ?cursor= for the next (older) page; null on the last.")
+    nextCursor: str | None = Field(
+        description=(
+            "Pass as ?cursor= for the next (older) page; null on the last. A page may be shorter than `limit` "
+            "and still have one: a page holds at most 4 MiB of deliveries."
+        )
+    )
 
 
 def _in_utc(moment: datetime) -> datetime:

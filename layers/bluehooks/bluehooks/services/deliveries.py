@@ -35,7 +35,8 @@ from bluehooks.services.management import WebhookService
 from bluehooks.timestamps import now, now_iso
 
 TEST_EVENT = "WEBHOOK_TEST"
-RECOVER_PER_CALL = 200  # a call queues at most this many; the answer says whether more remain
+RECOVER_PER_CALL = 200  # a call queues at most this many (a page of the log); the answer says whether more remain
+RECOVER_PAGES = 5  # pages of deliveries still queued by an earlier call that one call passes over
 
 
 def new_id(prefix: str) -> str:
@@ -122,16 +123,22 @@ class DeliveryService:
         return delivery.summary()
 
     def recover(self, caller: Caller, webhook_id: str, since: str) -> Recovery:
-        """Queue again every failed or dead delivery created since then, RECOVER_PER_CALL at most.
+        """Queue again every failed or dead delivery created since then: one page of the log, RECOVER_PER_CALL
+        at most (fewer when they are large), the rest left for the next call.
 
         Idempotent: each one moves to `pending` (conditionally) before it is queued, so a second
-        call, or a concurrent one, does not queue it twice. A delivery left `pending` for longer
-        than STALE_PENDING (its queueing failed, or the call died before it) is taken again. One
-        that may not be sent again is dropped, and the answer lists it with the reason; within
-        the company's limit of deliveries this minute, the rest is left for the next call."""
+        call, or a concurrent one, does not queue it twice; a page that an earlier call queued whole is
+        passed over. A delivery left `pending` for longer than STALE_PENDING (its queueing failed, or
+        the call died before it) is taken again. One that may not be sent again is dropped, and the
+        answer lists it with the reason; within the company's limit of deliveries this minute, the
+        rest is left for the next call."""
         webhook = self.webhooks.writable(caller, webhook_id)
         self.limits.admit(webhook.companyId, "recovers")
-        found, more = self.log.page(webhook.companyId, webhook.id, RECOVER_PER_CALL, states=UNSETTLED, since=since)
+        company, cursor = webhook.companyId, None
+        for _ in range(RECOVER_PAGES):
+            found, cursor = self.log.page(company, webhook.id, RECOVER_PER_CALL, cursor, UNSETTLED, since=since)
+            if cursor is None or not all(queued(delivery, now()) for delivery in found):
+                break
         wanted, not_sent = [], []
         for delivery in found:
             if queued(delivery, now()):
@@ -143,7 +150,7 @@ class DeliveryService:
                 wanted.append(delivery)
         allowed = self.limits.share(webhook.companyId, len(wanted)) if wanted else 0
         started = self._redeliver(wanted[:allowed], only_from=UNSETTLED)
-        return Recovery(queued=len(started), remaining=more is not None or allowed < len(wanted), notSent=not_sent)
+        return Recovery(queued=len(started), remaining=cursor is not None or allowed < len(wanted), notSent=not_sent)
 
     def _redeliver(
         self, deliveries: list[LoggedDelivery], only_from: tuple[DeliveryState, ...] | None = None
