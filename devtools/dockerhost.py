@@ -107,16 +107,28 @@ def stop(process: subprocess.Popen) -> None:
 def bridge_gateway(timeout: float = 30) -> str:
     """docker0's address on the host: where host.docker.internal (host-gateway) points in a container.
 
-    A dockerd that has just started may answer before its bridge network has its address: asked again."""
+    A dockerd that has just started may answer before its bridge network has its address: asked again. One
+    that found docker0 left by an earlier dockerd (stopped, e.g. by a test) keeps the bridge's address but names
+    no gateway: the bridge's own IPv4 address is the gateway then."""
     deadline = time.monotonic() + timeout
     while True:
         config = json.loads(run("docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"))
         gateways = [entry["Gateway"] for entry in config or [] if ":" not in entry.get("Gateway", ":")]
-        if gateways:
+        if gateways or (gateways := bridge_addresses()):
             return gateways[0]
         if time.monotonic() > deadline:
             raise DockerUnavailable(f"Docker's bridge network has no IPv4 gateway: {config}")
         time.sleep(0.5)
+
+
+def bridge_addresses(bridge: str = "docker0") -> list[str]:
+    """The bridge interface's IPv4 addresses (`ip -4 -o addr show dev docker0`: "... inet 172.17.0.1/16 ...")."""
+    try:
+        shown = run("ip", "-4", "-o", "addr", "show", "dev", bridge, timeout=10)
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    words = shown.split()
+    return [words[at + 1].split("/")[0] for at, word in enumerate(words[:-1]) if word == "inet"]
 
 
 def sam_containers() -> set[str]:
