@@ -19,6 +19,8 @@ Owner: GET /_devstack/pid answers this process's id, so that the stack that star
 emulator, not to another program on the same port (LocalStack's default port is ours too).
 """
 
+import contextlib
+import copy
 import io
 import json
 import logging
@@ -31,7 +33,9 @@ from functools import partial
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 from moto.sqs.exceptions import SQSException
@@ -85,8 +89,63 @@ def _atomic(write):
     return written
 
 
-for _write in ("put_item", "update_item", "delete_item", "transact_write_items"):
+for _write in ("put_item", "update_item", "delete_item"):
     setattr(DynamoDBBackend, _write, _atomic(getattr(DynamoDBBackend, _write)))
+
+
+# -- DynamoDB: a transaction's rollback keeps the items it touches, not whole tables ------------------
+# moto backs a transaction up by deep-copying each table it names, once per item: with the 10,000 webhooks of a
+# fan-out test in the table, every create or PATCH after it took 0.7 s instead of 0.05 s. The items a transaction
+# writes are all it can change, so those are kept before it runs and put back if it is cancelled.
+
+
+class _TablesNotCopied:
+    """moto.dynamodb.models' `copy` module, except that a Table is not deep-copied (the transaction's backup)."""
+
+    def __getattr__(self, name: str):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+dynamodb_models.copy = _TablesNotCopied()
+
+
+def _items_before(backend: DynamoDBBackend, transact_items: list[dict]) -> list[tuple[str, dict, dict | None]]:
+    """(table, key, the item's attributes or None) for each well-formed item; a malformed one writes nothing."""
+    before = []
+    for transact_item in transact_items:
+        with contextlib.suppress(Exception):
+            _, operation = next(iter(transact_item.items()))
+            table = backend.get_table(operation["TableName"])
+            key = operation.get("Key") or {
+                name: operation["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name
+            }
+            current = backend.get_item(operation["TableName"], key)
+            before.append((operation["TableName"], key, current and copy.deepcopy(current.to_json()["Attributes"])))
+    return before
+
+
+def _transaction(transact_write_items):
+    def written(backend: DynamoDBBackend, transact_items: list[dict]) -> None:
+        with _writes:
+            before = _items_before(backend, transact_items)
+            try:
+                return transact_write_items(backend, transact_items)
+            except Exception:
+                for table_name, key, attributes in reversed(before):
+                    if attributes is None:
+                        backend.delete_item(table_name, key)
+                    else:
+                        backend.put_item(table_name, attributes)
+                raise
+
+    return written
+
+
+DynamoDBBackend.transact_write_items = _transaction(DynamoDBBackend.transact_write_items)
 
 # -- calls: what AWS would bill -------------------------------------------------------------
 
