@@ -168,6 +168,9 @@ def rendered(name: str, **values: str) -> Any:
 # -- env.json -------------------------------------------------------------------------------------------
 
 
+LOCAL_FLAGS = ("ALLOW_HTTP", "ALLOW_PRIVATE_TARGETS")  # the URL rules' local exceptions: the API and the delivery
+
+
 def test_make_run_writes_env_json_for_every_function(local_stack, env_json):
     assert sorted(env_json) == sorted(FUNCTIONS)
     template = load_template()
@@ -177,11 +180,13 @@ def test_make_run_writes_env_json_for_every_function(local_stack, env_json):
         own = template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {})
         assert set(declared) | set(own) <= set(environment), function  # each function's own settings too
         assert environment["AWS_ENDPOINT_URL"] == container_url
-        assert environment["DELIVERY_QUEUE_URL"].startswith(container_url + "/")  # as a container reaches it
+        queues = [name for name in own if name.endswith("_QUEUE_URL") or name.endswith("_DLQ_URL")]
+        assert all(environment[name].startswith(container_url + "/") for name in queues)  # as a container reaches
         assert environment["AWS_ACCESS_KEY_ID"] == environment["AWS_SECRET_ACCESS_KEY"] == "testing"
         assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == "us-east-1"
         assert environment["POWERTOOLS_TRACE_DISABLED"] == environment["POWERTOOLS_METRICS_DISABLED"] == "true"
-        assert environment["ALLOW_HTTP"] == environment["ALLOW_PRIVATE_TARGETS"] == "true"
+        assert all(environment[flag] == "true" for flag in LOCAL_FLAGS if flag in own), function
+    assert all(set(LOCAL_FLAGS) <= set(env_json[function]) for function in ("ApiFunction", "DeliveryFunction"))
     delivering = env_json["DeliveryFunction"]  # the stack's own settings reach the function that reads them
     assert delivering["RETRY_SCHEDULE"] == "0,1,1" and delivering["DELIVERY_TIMEOUT_SECONDS"] == "2"
     key = env_json["DeliveryFunction"]["SECRETS_KEY_ID"]

@@ -83,3 +83,9 @@ def test_sam_local_check_fails_with_the_reason_when_docker_cannot_run(no_docker)
     assert done.returncode == 1
     assert "sam-local-check FAILED: Docker cannot run here" in done.stderr and "no cgroups here" in done.stderr
     assert "passed" not in done.stdout
+
+
+def test_an_interfaces_ipv4_address_is_read_from_it():
+    # loopback stands in for docker0, which a dockerd stopped earlier leaves behind without a named gateway
+    assert dockerhost.bridge_addresses("lo") == ["127.0.0.1"]
+    assert dockerhost.bridge_addresses("no-such-bridge0") == []
