@@ -7,7 +7,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench chaos token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
+.PHONY: run test lint template pytest bench chaos fuzz token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
 	sam-local-check
 
 # The local stack enforces IAM with the roles SAM's transform generates: it runs in the SAM venv.
@@ -36,6 +36,9 @@ bench: $(STACK_VENVS)  ## every benchmark beside its floor; writes the tables in
 
 chaos: $(STACK_VENVS)  ## the chaos ledger, long: thousands of events, faults everywhere
 	CHAOS_EVENTS=$(or $(CHAOS_EVENTS),2000) $(BIN)/python -m pytest tests/e2e/test_chaos.py -s -p no:cacheprovider
+
+fuzz: $(STACK_VENVS)  ## schemathesis against the local API, long: 200 examples per operation and phase
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest tests/e2e/test_local_stack.py -k generated_requests -p no:cacheprovider
 
 token: $(VENV)/.installed  ## a development bearer token for the local stack
 	@$(BIN)/python -m devtools.token
