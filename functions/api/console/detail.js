@@ -297,7 +297,8 @@ export function renderDetail(id) {
         : h("p", { class: "muted" }, detail ? "No attempt yet." : "Loading attempts…"),
       requestView(detail?.request),
     ];
-    if (canWrite()) {
+    // A delivery waiting for its rate-limit slot is sent then: the API refuses to queue it twice (409).
+    if (canWrite() && !(delivery.state === "pending" && delivery.waitingUntil)) {
       const retry = h(
         "button",
         { type: "button", class: "button", "data-focus-key": `retry:${delivery.deliveryId}` },
