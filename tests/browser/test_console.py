@@ -852,6 +852,9 @@ def test_a_rate_limited_burst_shows_waiting_rows_with_why_and_when_they_go(stack
     expect(row.locator(".delivery-body")).to_contain_text("No attempt yet.")
     expect(row.get_by_role("button", name="Retry now")).to_have_count(0)  # it goes at its slot; a retry is a 409
     page.screenshot(path=WAITING_SHOT, full_page=True)
+    caption = page.locator(".chart figcaption").inner_text()  # the burst came while the chart was read
+    total, parts = re.match(r"(\d+) deliver(?:y|ies) in the last 24 hours: (.+)\.$", caption).groups()
+    assert int(total) == sum(int(count) for count in re.findall(r"(\d+) ", parts)), caption
     receiver.wait_for("/bulk", count=8, timeout=30)
     page.get_by_role("button", name="Refresh").click()
     expect(page.locator(".state-succeeded")).to_have_count(8, timeout=10_000)

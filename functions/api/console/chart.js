@@ -26,12 +26,13 @@ export async function deliveryChart(webhookId, width) {
   const hours = Array.from({ length: HOURS }, () => Object.fromEntries(OUTCOMES.map(([state]) => [state, 0])));
   const totals = Object.fromEntries(OUTCOMES.map(([state]) => [state, 0]));
   for (const delivery of deliveries) {
-    const hour = Math.floor((Date.parse(delivery.createdAt) - start) / 3600000);
-    if (hour < 0 || hour >= HOURS || !(delivery.state in totals)) continue;
+    // One created while the page was read (or by a clock ahead of this one) is in the last hour, not left out.
+    const hour = Math.min(HOURS - 1, Math.floor((Date.parse(delivery.createdAt) - start) / 3600000));
+    if (hour < 0 || !(delivery.state in totals)) continue;
     hours[hour][delivery.state] += 1;
     totals[delivery.state] += 1;
   }
-  const caption = summary(totals, deliveries.length, more);
+  const caption = summary(totals, Object.values(totals).reduce((a, b) => a + b, 0), more);
   return h(
     "figure",
     { class: "chart" },
