@@ -11,7 +11,8 @@ from tests.integration.conftest import bus_event
 
 
 class HeldReceiver(RawReceiver):
-    """Answers 200 only once released: the delivery is mid-invocation until then."""
+    """Answers 500 only once released: the delivery is mid-invocation until then. (A failure: a success is
+    logged at DEBUG only, the delivery log has it.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -21,7 +22,7 @@ class HeldReceiver(RawReceiver):
         if read_request(conn):
             self.arrived.set()
             self.release.wait(10)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
 
 
 def powertools_handler() -> logging.StreamHandler:
@@ -52,5 +53,25 @@ def test_a_delivery_logs_as_the_delivery_function_while_the_api_runs(api, handle
         receiver.close()
         handler.setStream(before)
     logged = [json.loads(line) for line in lines.getvalue().splitlines()]
-    (attempt,) = [line for line in logged if line.get("message") == "delivery delivered"]
+    (attempt,) = [line for line in logged if line.get("message") == "delivery retry"]
     assert attempt["function_name"] == "DeliveryFunction", attempt
+
+
+def test_a_success_is_logged_at_debug_only_and_every_other_outcome_at_info(handlers):
+    """CloudWatch Logs bills each byte: a delivered attempt is in the delivery log, not at INFO as well."""
+    from bluehooks.models import DeliveryMessage
+    from bluehooks.rules.outcome import Outcome
+    from bluehooks.services.delivery import Deliverer
+
+    handler, lines = powertools_handler(), io.StringIO()
+    message = DeliveryMessage(
+        deliveryId="msg_" + "a" * 24, webhookId="wh_1", companyId="c", eventId="e", event="E", payload={}
+    )
+    before = handler.setStream(lines)
+    try:
+        for kind in ("delivered", "retry", "exhausted", "gone", "deferred"):
+            Deliverer._log(message, Outcome(kind))
+    finally:
+        handler.setStream(before)
+    logged = [json.loads(line)["message"] for line in lines.getvalue().splitlines()]
+    assert logged == ["delivery retry", "delivery exhausted", "delivery gone", "delivery deferred"]

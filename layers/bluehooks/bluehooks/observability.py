@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.jmespath_utils import query
 
 
 def invocation_logging(logger: Logger, correlation_id_path: str | None = None) -> Callable:
-    """A handler decorator: inject_lambda_context's keys, for this invocation only."""
+    """A handler decorator: inject_lambda_context's keys, for this invocation only, less the ARN and
+    memory size: each function logs to a group of its own, and CloudWatch Logs bills every byte of every line."""
 
     def decorate(handler: Callable) -> Callable:
         first = [True]  # per execution environment: each one loads the handler's module afresh
@@ -28,8 +29,6 @@ def invocation_logging(logger: Logger, correlation_id_path: str | None = None) -
             logger.thread_safe_append_keys(
                 cold_start=first[0],
                 function_name=context.function_name,
-                function_memory_size=context.memory_limit_in_mb,
-                function_arn=context.invoked_function_arn,
                 function_request_id=context.aws_request_id,
                 **({"correlation_id": query(envelope=correlation_id_path, data=event)} if correlation_id_path else {}),
             )

@@ -160,11 +160,16 @@ class ItemRead:
 
 def read_together(*reads: ItemRead, sleep: Callable[[float], None] = time.sleep) -> list[Any]:
     """Each read's item, parsed, or None where there is none, in the reads' order: items of several
-    tables in one BatchGetItem, strongly consistent (a GetItem's read units each, but one round trip:
-    a delivery's webhook and its log item)."""
+    tables in one BatchGetItem (one round trip: a delivery's webhook and its log item).
+
+    Eventually consistent, half the read units: a write shows in such a read within about a second, and
+    nothing that reads this way comes that soon after a write it must see. A delivery's message comes back
+    no sooner than its visibility timeout (seconds), a re-run fan-out's after Lambda's async retry delay
+    (a minute); the log's conditional writes keep it right whatever is read, and a webhook changed in the
+    last second is delivered as it was, as one mid-POST would be."""
     wanted: dict[str, Any] = {}
     for read in reads:
-        wanted.setdefault(read.table.name, {"Keys": [], "ConsistentRead": True})["Keys"].append(read.key)
+        wanted.setdefault(read.table.name, {"Keys": [], "ConsistentRead": False})["Keys"].append(read.key)
     found = batch_get(reads[0].table.meta.client, wanted, sleep)
     return [_parsed(read, found.get(read.table.name, [])) for read in reads]
 

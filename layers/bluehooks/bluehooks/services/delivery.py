@@ -159,7 +159,9 @@ class Deliverer:
     @staticmethod
     def _log(message: DeliveryMessage, outcome: Outcome) -> Outcome:
         result = outcome.result
-        logger.info(
+        # A success is in the delivery log already: CloudWatch Logs (billed per byte) gets it at DEBUG only.
+        log = logger.debug if outcome.kind == "delivered" else logger.info
+        log(
             f"delivery {outcome.kind}",
             extra={
                 "deliveryId": message.deliveryId,
