@@ -10,6 +10,8 @@
   again by another consumer (SQS delivers at least once): the message turns visible at once.
 - AWS_FAULT_EVENTBRIDGE_DUPLICATE_RATE: this share of the events a rule hands to a function is
   invoked twice (EventBridge delivers at least once), the same for a rule's tap.
+- AWS_FAULT_STALE_READ_SECONDS: an eventually consistent GetItem or BatchGetItem answers each item as
+  it was that many seconds ago, as a replica that has not caught up may (devstack.motoserver).
 AWS_FAULT_SEED seeds them. GET /_devstack/faults answers the faults injected so far, by kind.
 """
 
@@ -45,6 +47,7 @@ class Faults:
         self.latency = _latencies(env.get("AWS_FAULT_LATENCY", ""))
         self.sqs_duplicate_rate = float(env.get("AWS_FAULT_SQS_DUPLICATE_RATE", 0))
         self.eventbridge_duplicate_rate = float(env.get("AWS_FAULT_EVENTBRIDGE_DUPLICATE_RATE", 0))
+        self.stale_read_seconds = float(env.get("AWS_FAULT_STALE_READ_SECONDS", 0))
         self._random = random.Random(int(env.get("AWS_FAULT_SEED", 0)))  # noqa: S311 - faults, not secrets
         self._lock = threading.Lock()
         self.injected: Counter[str] = Counter()
@@ -57,6 +60,11 @@ class Faults:
                 return False
             self.injected[kind] += 1
         return True
+
+    def count(self, kind: str) -> None:
+        """A fault that follows from a knob rather than chance (a stale read)."""
+        with self._lock:
+            self.injected[kind] += 1
 
     def throttle(self, service: str, start_response) -> list[bytes] | None:
         """A throttled answer for this call of a function's role, or None."""

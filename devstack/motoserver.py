@@ -1,7 +1,9 @@
 """moto's server, with the limits AWS enforces and moto does not: run as `python -m devstack.motoserver`.
 
 DynamoDB: each write (its condition, update and returned values) is one step, as on AWS: moto's threads
-could interleave two conditional updates of one item.
+could interleave two conditional updates of one item. With AWS_FAULT_STALE_READ_SECONDS, an eventually
+consistent GetItem or BatchGetItem answers each item as it was that long ago (AWS: such a read "might not
+reflect the results of a recently completed write"); moto's reads are always current.
 
 SQS: a standard queue holds at most SQS_INFLIGHT_LIMIT in-flight messages (received, not yet
 deleted; AWS: about 120,000); past it, ReceiveMessage fails with OverLimit for every consumer
@@ -28,6 +30,7 @@ import os
 import re
 import sys
 import threading
+import time
 from dataclasses import asdict
 from functools import partial
 from urllib.parse import parse_qs
@@ -132,20 +135,97 @@ def _transaction(transact_write_items):
     def written(backend: DynamoDBBackend, transact_items: list[dict]) -> None:
         with _writes:
             before = _items_before(backend, transact_items)
+            _request.pending = []  # its writes, for stale reads: kept if it commits
             try:
-                return transact_write_items(backend, transact_items)
+                transact_write_items(backend, transact_items)
+                for write in _request.pending:
+                    stale.written(*write)
             except Exception:
+                _request.pending = None
                 for table_name, key, attributes in reversed(before):
                     if attributes is None:
                         backend.delete_item(table_name, key)
                     else:
                         backend.put_item(table_name, attributes)
                 raise
+            finally:
+                _request.pending = None
 
     return written
 
 
 DynamoDBBackend.transact_write_items = _transaction(DynamoDBBackend.transact_write_items)
+
+# -- DynamoDB: an eventually consistent read may be stale, as on AWS -----------------------------------
+# AWS answers an eventually consistent read from any replica, which "might not reflect the results of a
+# recently completed write" (DynamoDB read consistency). With AWS_FAULT_STALE_READ_SECONDS = s, each
+# eventually consistent GetItem and BatchGetItem answers an item as it stood s seconds ago: the version
+# before the first write since then. A transaction's writes count once it commits (reads are
+# read-committed); queries and scans are not made stale.
+
+
+class StaleReads:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.writes: dict[str, list[tuple[float, object]]] = {}  # item → (when written, the item before)
+
+    @staticmethod
+    def _name(table_name: str, key: dict) -> str:
+        return table_name + json.dumps(key, sort_keys=True)
+
+    def written(self, table_name: str, key: dict, before: object) -> None:
+        now = time.monotonic()
+        with self.lock:
+            kept = [w for w in self.writes.get(self._name(table_name, key), []) if w[0] > now - self.seconds]
+            self.writes[self._name(table_name, key)] = [*kept, (now, before)]
+
+    def read(self, table_name: str, key: dict, current: object) -> object:
+        horizon = time.monotonic() - self.seconds
+        with self.lock:
+            since = [before for at, before in self.writes.get(self._name(table_name, key), []) if at > horizon]
+        if not since:
+            return current
+        faults.count("dynamodb stale read")
+        return since[0]
+
+
+stale = StaleReads(faults.stale_read_seconds)
+_get_item = DynamoDBBackend.get_item
+
+
+def _read(backend: DynamoDBBackend, table_name: str, keys: dict, projection_expressions=None):
+    item = _get_item(backend, table_name, keys, projection_expressions)
+    if table_name in getattr(_request, "eventual", ()) and not projection_expressions:
+        return stale.read(table_name, keys, item)
+    return item
+
+
+def _remembered(write, key_of):
+    """A write that keeps the item's previous version for stale reads, once it (or its transaction) commits."""
+
+    def written(backend: DynamoDBBackend, table_name: str, *args, **kwargs):
+        with _writes:  # the version before, and the write, in one step
+            key = key_of(backend, table_name, *args)
+            before = copy.deepcopy(_get_item(backend, table_name, key))  # moto updates an item in place
+            result = write(backend, table_name, *args, **kwargs)
+        pending = getattr(_request, "pending", None)
+        (pending.append if pending is not None else lambda w: stale.written(*w))((table_name, key, before))
+        return result
+
+    return written
+
+
+def _key_of_item(backend: DynamoDBBackend, table_name: str, item_attrs: dict, *_) -> dict:
+    table = backend.get_table(table_name)
+    return {name: item_attrs[name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+
+
+if stale.seconds:
+    DynamoDBBackend.get_item = _read
+    DynamoDBBackend.put_item = _remembered(DynamoDBBackend.put_item, _key_of_item)
+    for _write in ("update_item", "delete_item"):
+        setattr(DynamoDBBackend, _write, _remembered(getattr(DynamoDBBackend, _write), lambda b, t, key, *_: key))
 
 # -- calls: what AWS would bill -------------------------------------------------------------
 
@@ -240,6 +320,16 @@ def consistent(parameters: dict) -> bool:
     return parameters.get("ConsistentRead") is True
 
 
+def eventual_tables(service: str, action: str, parameters: dict) -> set[str]:
+    """The tables an item read (GetItem, BatchGetItem) reads eventually consistently: what may be stale."""
+    if service != "dynamodb" or action not in ("GetItem", "BatchGetItem"):
+        return set()
+    tables = parameters.get("RequestItems") if action == "BatchGetItem" else {parameters.get("TableName"): parameters}
+    if not isinstance(tables, dict):
+        return set()
+    return {name for name, read in tables.items() if isinstance(read, dict) and read.get("ConsistentRead") is not True}
+
+
 def counted(app, environ: dict, start_response) -> list[bytes]:
     """Serves one request with `app`, counting it if it is a signed AWS call that IAM allows; answers
     CALLS_PATH, PID_PATH and IAM_PATH itself."""
@@ -264,6 +354,7 @@ def counted(app, environ: dict, start_response) -> list[bytes]:
         if throttled := faults.throttle(service, start_response):
             return throttled
     _request.received = None  # set by receive_message, in this thread
+    _request.eventual = eventual_tables(service, action, parameters)
     response = app(environ, start_response)
     try:
         answer = list(response)

@@ -62,7 +62,8 @@ class Answer:
 
 def ready(**facts) -> Known:
     """Everything learned up to the POST: logged (never), the webhook, and no answer yet."""
-    return Known(**{"now": NOW, "message": MESSAGE, "logged": None, "webhook": WEBHOOK, "rand": 0.5, **facts})
+    known = {"now": NOW, "message": MESSAGE, "logged": None, "webhook": WEBHOOK, "webhook_current": True, "rand": 0.5}
+    return Known(**{**known, **facts})
 
 
 def unhealthy(**fields) -> StoredWebhook:
@@ -124,6 +125,14 @@ NEEDS = [
     ("then the webhook", Known(NOW, KEPT_IN_S3, logged=None, payload={"project": {"id": "p1"}}), "webhook"),
     ("a carried payload: straight to the webhook", Known(NOW, MESSAGE, logged=Logged(1, "failed")), "webhook"),
     ("an UNHEALTHY webhook: its probe lease", ready(webhook=unhealthy()), "probe"),
+    # The first read of the webhook is eventually consistent: a drop is decided on a strongly consistent one.
+    ("deleted, by a replica: read again", ready(webhook=None, webhook_current=False), "webhook"),
+    (
+        "disabled, by a replica",
+        ready(webhook=WEBHOOK.model_copy(update={"enabled": False}), webhook_current=False),
+        "webhook",
+    ),
+    ("a replica's sendable webhook: the POST", ready(webhook_current=False), "result"),
     ("a HEALTHY one: the POST", ready(), "result"),
     ("a probe taken: the POST", ready(webhook=unhealthy(), probe=True), "result"),
     ("a rate-limited webhook: its slot", ready(webhook=LIMITED), "slot"),

@@ -81,6 +81,7 @@ class Known:
     payload: dict[str, Any] | Unknown = UNKNOWN  # the payload kept in S3, fetched
     payload_gone: str | None = None  # why that payload could not be fetched (expired)
     webhook: StoredWebhook | Unknown | None = UNKNOWN  # None: deleted
+    webhook_current: bool = False  # read strongly consistently (the first read is not): only that may drop it
     probe: bool | None = None  # an UNHEALTHY webhook's probe lease: taken (True), another's (False)
     slot: datetime | None = None  # the rate-limit slot reserved now (a message may carry one: slotAt)
     result: Response | None = None  # the receiver's answer to the POST
@@ -148,6 +149,8 @@ def decide(known: Known, policy: Policy) -> Outcome | Need:
     if isinstance(webhook, Unknown):
         return Need("webhook")
     if why := not_sendable(webhook, known.sent()):
+        if not known.webhook_current:  # a replica behind a create, an enable or a PATCH: ask the current one
+            return Need("webhook")
         return Outcome("dropped", state="dropped", reason=why)
     probing = webhook.status == "UNHEALTHY"
     if probing and known.probe is None:
