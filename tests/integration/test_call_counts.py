@@ -70,7 +70,9 @@ def billed(rows: list[dict], stack) -> Counter:
     return kinds
 
 
-def test_a_delivered_event_is_one_put_one_fan_out_and_one_delivery(stack, api, receiver, delivery_poller, company):
+def test_a_delivered_event_is_one_put_one_fan_out_and_one_delivery(
+    stack, api, receiver, delivery_poller, company, queues
+):
     """The event goes the whole way: PutEvents, the rule's tap, FanoutFunction, DeliveryQueue, DeliveryFunction;
     and costs the calls counted here, so that one more fails this test."""
     status, _ = api("POST", "/webhooks", {"url": receiver.url("/counted"), "events": ["TODO_CREATED"]})
