@@ -34,7 +34,6 @@ def test_an_sqs_brownout_fails_the_record_not_the_batch_after_its_post():
     assert "DeadlineReached" in stack.output()
 
 
-
 def test_a_stale_read_never_drops_a_delivery_to_a_webhook_just_created():
     """AWS_FAULT_STALE_READ_SECONDS: an eventually consistent item read answers the item as it was that long ago,
     a strongly consistent one as it is. Delivery's first read of its webhook is eventually consistent
