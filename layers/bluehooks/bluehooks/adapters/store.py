@@ -8,8 +8,8 @@ A webhook and its index entries are written in one transaction, so the fan-out r
 the entries of one (company, event type) and of (company, "*"), never the whole company, and
 never half a change: an event sees a change once its eventually consistent Query does (at half
 a strongly consistent one's read units; DynamoDB's replicas are typically milliseconds behind).
-Filters are stored as JSON text: DynamoDB holds
-neither floats nor documents nested as deeply as an event pattern may be.
+Filters are stored as JSON text: DynamoDB holds neither floats nor documents nested as deeply as an
+event pattern may be.
 """
 
 import base64
