@@ -141,7 +141,7 @@ def _transaction(transact_write_items):
                 for write in _request.pending:
                     stale.written(*write)
             except Exception:
-                _request.pending = None
+                _request.pending = []  # neither its writes nor their undoing were ever committed: not recorded
                 for table_name, key, attributes in reversed(before):
                     if attributes is None:
                         backend.delete_item(table_name, key)
@@ -161,7 +161,7 @@ DynamoDBBackend.transact_write_items = _transaction(DynamoDBBackend.transact_wri
 # recently completed write" (DynamoDB read consistency). With AWS_FAULT_STALE_READ_SECONDS = s, each
 # eventually consistent GetItem and BatchGetItem answers an item as it stood s seconds ago: the version
 # before the first write since then. A transaction's writes count once it commits (reads are
-# read-committed); queries and scans are not made stale.
+# read-committed); queries, scans and reads with a projection are not made stale.
 
 
 class StaleReads:
@@ -179,6 +179,8 @@ class StaleReads:
         with self.lock:
             kept = [w for w in self.writes.get(self._name(table_name, key), []) if w[0] > now - self.seconds]
             self.writes[self._name(table_name, key)] = [*kept, (now, before)]
+            if len(self.writes) > 10_000:  # items not written lately are read as they are: forget them
+                self.writes = {name: w for name, w in self.writes.items() if w[-1][0] > now - self.seconds}
 
     def read(self, table_name: str, key: dict, current: object) -> object:
         horizon = time.monotonic() - self.seconds
@@ -205,12 +207,12 @@ def _remembered(write, key_of):
     """A write that keeps the item's previous version for stale reads, once it (or its transaction) commits."""
 
     def written(backend: DynamoDBBackend, table_name: str, *args, **kwargs):
-        with _writes:  # the version before, and the write, in one step
+        with _writes:  # the version before, the write, and its record, in one step
             key = key_of(backend, table_name, *args)
             before = copy.deepcopy(_get_item(backend, table_name, key))  # moto updates an item in place
             result = write(backend, table_name, *args, **kwargs)
-        pending = getattr(_request, "pending", None)
-        (pending.append if pending is not None else lambda w: stale.written(*w))((table_name, key, before))
+            pending = getattr(_request, "pending", None)
+            (pending.append if pending is not None else lambda w: stale.written(*w))((table_name, key, before))
         return result
 
     return written

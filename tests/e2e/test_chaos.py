@@ -46,7 +46,7 @@ AWS_FAULTS = {
     "AWS_FAULT_LATENCY": "dynamodb=0.01:2,sqs=0.01:2,kms=0.02:2,events=0.02:2",
     "AWS_FAULT_SQS_DUPLICATE_RATE": "0.03",
     "AWS_FAULT_EVENTBRIDGE_DUPLICATE_RATE": "0.05",
-    "AWS_FAULT_STALE_READ_SECONDS": "0.3",  # replicas behind: deliveries read their webhook and log item so
+    "AWS_FAULT_STALE_READ_SECONDS": "0.3",  # replicas behind (delivery's webhook and log reads)
     "AWS_FAULT_SEED": "5",
 }
 

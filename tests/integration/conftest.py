@@ -1,6 +1,7 @@
 """Integration fixtures: a moto server on loopback, template.yaml's resources on it, the real handlers."""
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -72,6 +73,15 @@ def empty_queues(request):
         sqs = boto3.client("sqs")
         for url in request.getfixturevalue("queues").values():
             sqs.purge_queue(QueueUrl=url)
+
+
+@pytest.fixture
+def all_logs(caplog):
+    """caplog, with every line the functions' loggers may write: a delivered attempt's is DEBUG."""
+    from bluehooks.services import delivery
+
+    caplog.set_level(logging.DEBUG, logger=delivery.logger.name)
+    return caplog
 
 
 @pytest.fixture

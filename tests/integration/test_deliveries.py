@@ -8,7 +8,9 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from bluehooks.adapters.deliverylog import DeliveryLog
 from bluehooks.adapters.store import webhook_key
+from bluehooks.models import DeliveryAttempt, DeliveryMessage
 from bluehooks.timestamps import iso, parse
 from tests.integration.conftest import PARAMETERS, bus_event, token
 
@@ -307,3 +309,26 @@ def test_an_unexpected_error_is_a_logged_json_500(api, handlers, monkeypatch):
     monkeypatch.setattr(service, "page", lambda *_: 1 / 0)
     status, answer = api("GET", "/webhooks")
     assert status == 500 and answer == {"message": "internal error; it has been logged"}
+
+
+def test_a_duplicate_that_fails_after_its_delivery_succeeded_leaves_it_succeeded(stack):
+    """Two copies of one message (SQS delivers at least once; a read a moment behind sends the second): the
+    second's failed POST is not recorded over the first's success. A new run (retry, recover) is recorded."""
+    log = DeliveryLog(boto3.resource("dynamodb").Table(stack.ref("DeliveriesTable")), 30)
+    message = DeliveryMessage(
+        deliveryId=f"msg_{uuid.uuid4().hex}",
+        webhookId="wh_" + "0" * 24,
+        companyId="dup",
+        eventId="e",
+        event="E",
+        payload={},
+    )
+    at = iso(parse("2026-01-01T00:00:00.000Z"))
+    assert log.record(message, "succeeded", DeliveryAttempt(attempt=1, at=at, statusCode=200))
+    assert not log.record(message, "failed", DeliveryAttempt(attempt=1, at=at, statusCode=500))
+    logged = log.get("dup", message.webhookId, message.deliveryId)
+    assert (logged.state, logged.attemptCount) == ("succeeded", 1)
+    assert log.record(
+        message.model_copy(update={"run": 1}), "failed", DeliveryAttempt(attempt=1, at=at, statusCode=500)
+    )
+    assert log.get("dup", message.webhookId, message.deliveryId).state == "failed"

@@ -55,6 +55,7 @@ def test_a_delivery_logs_as_the_delivery_function_while_the_api_runs(api, handle
     logged = [json.loads(line) for line in lines.getvalue().splitlines()]
     (attempt,) = [line for line in logged if line.get("message") == "delivery retry"]
     assert attempt["function_name"] == "DeliveryFunction", attempt
+    assert "function_arn" not in attempt and "function_memory_size" not in attempt  # bytes billed, nothing told
 
 
 def test_a_success_is_logged_at_debug_only_and_every_other_outcome_at_info(handlers):

@@ -278,3 +278,13 @@ def test_a_slot_is_for_one_attempt_only_a_deferral_retry_or_requeue_takes_a_new_
     retry = decide(ready(message=carrying, webhook=LIMITED, result=Answer(500)), POLICY)
     assert retry.kind == "retry" and retry.next.slotAt is None
     assert decide(ready(message=carrying, failure="x"), POLICY).next.slotAt is None
+
+
+def test_a_deferral_shows_the_state_of_its_own_run():
+    """A retry's message (run 2) read against a log a moment behind (still run 1, dead): shown pending,
+    never as the run before, which would let a retry or recover be accepted again for it."""
+    retried = MESSAGE.model_copy(update={"run": 2})
+    behind = decide(ready(message=retried, logged=Logged(1, "dead"), webhook=unhealthy(), probe=False), POLICY)
+    assert (behind.kind, behind.state) == ("deferred", "pending")
+    waiting = decide(ready(message=retried, logged=Logged(2, "failed"), webhook=unhealthy(), probe=False), POLICY)
+    assert (waiting.kind, waiting.state) == ("deferred", "failed")

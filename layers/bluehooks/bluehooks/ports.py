@@ -98,6 +98,12 @@ class WebhookStore(Protocol):
 
     def get(self, company_id: str, webhook_id: str) -> StoredWebhook | None: ...
 
+    def get_with(self, company_id: str, webhook_id: str, other: Any) -> tuple[Any, StoredWebhook | None]:
+        """`other` (an adapters.store.ItemRead) and the webhook, in one eventually consistent read."""
+
+    def get_current(self, company_id: str, webhook_id: str) -> StoredWebhook | None:
+        """Strongly consistent: what decides a drop."""
+
     def page(
         self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]
     ) -> tuple[list[StoredWebhook], str | None]: ...

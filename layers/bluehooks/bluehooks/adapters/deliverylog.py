@@ -81,7 +81,8 @@ class DeliveryLog:
         reason: str | None = None,
         waiting_until: str | None = None,
     ) -> bool:
-        """Write one attempt (or a state with no attempt) in one UpdateItem; False if a newer run owns it.
+        """Write one attempt (or a state with no attempt) in one UpdateItem; False if a newer run owns it, or
+        this run succeeded already (a duplicate's failed POST never turns a delivered delivery failed).
 
         `waiting_until`: a pending delivery held back until then (rate limited, or its endpoint unhealthy)."""
         now = now_iso()
@@ -103,7 +104,7 @@ class DeliveryLog:
         (once if message.payloadKey else sets).update(expires)
         names = {f"#{name}": name for name in (*sets, *once, "attempts")}
         values = {f":{name}": value for name, value in {**sets, **once}.items()}
-        values.update({":attempt": [attempt.model_dump()] if attempt else [], ":none": []})
+        values.update({":attempt": [attempt.model_dump()] if attempt else [], ":none": [], ":succeeded": "succeeded"})
         expression = ", ".join(
             [f"#{name} = :{name}" for name in sets]
             + [f"#{name} = if_not_exists(#{name}, :{name})" for name in once]
@@ -113,7 +114,9 @@ class DeliveryLog:
             self.table.update_item(
                 Key={"pk": partition(message.companyId, message.webhookId), "sk": message.deliveryId},
                 UpdateExpression="SET " + expression,
-                ConditionExpression="attribute_not_exists(#run) OR #run <= :run",
+                ConditionExpression=(
+                    "attribute_not_exists(#run) OR #run < :run OR (#run = :run AND #state <> :succeeded)"
+                ),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
@@ -231,7 +234,9 @@ class DeliveryLog:
         projects only what a query filters on, so that a write which changes nothing else (most) is not
         written to it again."""
         keys = [{"pk": entry["pk"], "sk": entry["sk"]} for entry in entries]
-        read = batch_get(self.table.meta.client, {self.table.name: {"Keys": keys}}, self.sleep)
+        # Strongly consistent: a replica behind the index would leave out a delivery just written.
+        wanted = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+        read = batch_get(self.table.meta.client, wanted, self.sleep)
         items = {item["sk"]: item for item in read.get(self.table.name, [])}
         return (_from_item(items[key["sk"]]) for key in keys if key["sk"] in items)  # one expired since: left out
 

@@ -160,18 +160,20 @@ class ItemRead:
     parse: Callable[[dict[str, Any]], Any]
 
 
-def read_together(*reads: ItemRead, sleep: Callable[[float], None] = time.sleep) -> list[Any]:
+def read_together(*reads: ItemRead, consistent: bool = False, sleep: Callable[[float], None] = time.sleep) -> list[Any]:
     """Each read's item, parsed, or None where there is none, in the reads' order: items of several
     tables in one BatchGetItem (one round trip: a delivery's webhook and its log item).
 
-    Eventually consistent, half the read units: a write shows in such a read within about a second, and
-    nothing that reads this way comes that soon after a write it must see. A delivery's message comes back
-    no sooner than its visibility timeout (seconds), a re-run fan-out's after Lambda's async retry delay
-    (a minute); the log's conditional writes keep it right whatever is read, and a webhook changed in the
-    last second is delivered as it was, as one mid-POST would be."""
+    Eventually consistent unless asked (half the read units): an item written a moment ago may be
+    answered as it was (DynamoDB's replicas are typically milliseconds behind). For a delivery that
+    means: a read that would drop it is made again, strongly (WebhookStore.get_current); a log item
+    not yet showing the last attempt sends the delivery again, a duplicate with its one webhook-id
+    (an "at once" retry, a test ping, a retry or recover, an SQS or EventBridge duplicate can come
+    that soon; the log's conditional writes keep its record right); and a webhook changed in the last
+    moment (its URL, its secret, disabled or deleted) is delivered as it was, as a POST under way is."""
     wanted: dict[str, Any] = {}
     for read in reads:
-        wanted.setdefault(read.table.name, {"Keys": [], "ConsistentRead": False})["Keys"].append(read.key)
+        wanted.setdefault(read.table.name, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(read.key)
     found = batch_get(reads[0].table.meta.client, wanted, sleep)
     return [_parsed(read, found.get(read.table.name, [])) for read in reads]
 
@@ -208,6 +210,14 @@ class WebhookStore:
             return read_together(other)[0], None
         logged, webhook = read_together(other, ItemRead(self.table, webhook_key(company_id, webhook_id), from_item))
         return logged, webhook
+
+    def get_current(self, company_id: str, webhook_id: str) -> StoredWebhook | None:
+        """The webhook, strongly consistent, by BatchGetItem: what delivery asks before it drops a delivery
+        (its role reads webhooks by BatchGetItem only)."""
+        if not WEBHOOK_ID.match(webhook_id):
+            return None
+        read = ItemRead(self.table, webhook_key(company_id, webhook_id), from_item)
+        return read_together(read, consistent=True)[0]
 
     def page(
         self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]

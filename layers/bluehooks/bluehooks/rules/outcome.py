@@ -206,7 +206,10 @@ def _deferred(known: Known, policy: Policy) -> Outcome:
     """The circuit is open and another probes: the same attempt after the probe interval, shown waiting (in
     the state it was: a failed delivery stays failed, as ops and the API list waiting retries)."""
     outcome = _later(known.message, "deferred", policy.probe_interval, known.now, "endpoint unhealthy")
-    until, state = outcome.next.dueAt, known.logged.state if known.logged else "pending"
+    logged = known.logged
+    # The state of this run (a read a moment behind may still show the run before the retry that queued it).
+    state = logged.state if logged and logged.run == known.message.run else "pending"
+    until = outcome.next.dueAt
     return replace(outcome, state=state, waiting_until=until, reason=f"endpoint unhealthy: next probe at {until}")
 
 

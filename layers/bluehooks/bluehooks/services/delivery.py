@@ -81,7 +81,8 @@ class Deliverer:
             except PayloadGone as exc:
                 return replace(known, payload_gone=str(exc))
         if fact == "webhook":
-            return replace(known, webhook=self.store.get(message.companyId, message.webhookId), webhook_current=True)
+            webhook = self.store.get_current(message.companyId, message.webhookId)
+            return replace(known, webhook=webhook, webhook_current=True)
         if fact == "probe":
             return replace(known, probe=self.store.take_probe(known.webhook, self.timeout + self.policy.probe_interval))
         if fact == "slot":
