@@ -22,10 +22,20 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The three checks at once (each output whole, as it ends): cfn-lint with its own rules and the serverless ones
+# (-a appends rules to cfn-lint's own: one run checks both), sam validate --lint, and sam build.
+TEMPLATE_PARTS := template-cfn-lint template-validate template-build
+.PHONY: $(TEMPLATE_PARTS)
 template: $(SAM_VENV)/.installed
-	$(SAM_BIN)/cfn-lint template.yaml
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(TEMPLATE_PARTS)
+
+template-cfn-lint: $(SAM_VENV)/.installed
 	$(SAM_BIN)/cfn-lint -a cfn_lint_serverless.rules -- template.yaml
+
+template-validate: $(SAM_VENV)/.installed
 	$(SAM_BIN)/sam validate --lint
+
+template-build: $(SAM_VENV)/.installed
 	$(SAM_BIN)/sam build --parallel
 
 pytest: $(STACK_VENVS)
