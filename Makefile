@@ -7,7 +7,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest pytest-lanes bench chaos fuzz token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
+.PHONY: run test lint template pytest test-lanes bench chaos fuzz token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
 	sam-local-check
 
 # The local stack enforces IAM with the roles SAM's transform generates: it runs in the SAM venv.
@@ -16,7 +16,7 @@ STACK_VENVS := $(VENV)/.installed $(SAM_VENV)/.installed
 run: $(STACK_VENVS)  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
 	SAM_ENV_FILE=$${SAM_ENV_FILE-env.json} $(BIN)/python -m devstack
 
-test: lint template pytest-lanes sam-local-check  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
+test: lint template test-lanes  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -41,23 +41,28 @@ template-build: $(SAM_VENV)/.installed
 pytest: $(STACK_VENVS)  ## every test, one after another
 	$(BIN)/python -m pytest
 
-# make test's pytest: every test of `make pytest`, in two lanes at once. The tests that wait on clocks (the local
-# stack, receivers, deadlines: browser, e2e, integration, and the unit tests that time a deadline) run as usual;
-# the ones that only compute (the other unit tests; infrastructure: sam build and package, SAM's transforms) run
-# beside them at the lowest CPU and I/O priority, so that they only take what the first lane leaves idle (most of
-# 2 cores: it mostly waits), and with a longer per-test timeout for that. Their report follows the first lane's.
+# make test's pytest and sam local check: every test of `make pytest`, in two lanes at once. The tests that wait on
+# clocks (the local stack, receivers, deadlines: browser, e2e, integration, and the unit tests that time a deadline)
+# run as usual; the ones that only compute (the other unit tests; infrastructure: sam build and package, SAM's
+# transforms), then `make sam-local-check` (Docker; its waits are minutes long), run beside them at the lowest CPU
+# and I/O priority, so that they only take what the first lane leaves idle (most of 2 cores: it mostly waits), with
+# a longer per-test timeout for that. The second lane's report follows the first one's.
 TIMED_UNIT := tests/unit/test_deadline.py tests/unit/test_aws_deadline.py tests/unit/test_outbound.py
 TIMED_TESTS := tests/browser tests/e2e tests/integration $(TIMED_UNIT)
 CALM_TESTS := tests/unit tests/infrastructure $(addprefix --ignore=,$(TIMED_UNIT))
 CALM_LOG := test-output/pytest-calm.log
-pytest-lanes: $(STACK_VENVS)
+NICE := nice -n 19 $(if $(shell command -v ionice),ionice -c 3)
+test-lanes: $(STACK_VENVS)
 	@mkdir -p $(dir $(CALM_LOG))
-	@echo "pytest, in two lanes: $(TIMED_TESTS) here; tests/unit (the rest) and tests/infrastructure beside it, niced, into $(CALM_LOG)"
-	@nice -n 19 $(if $(shell command -v ionice),ionice -c 3) $(BIN)/python -m pytest -p no:cacheprovider --timeout=900 \
-		$(CALM_TESTS) > $(CALM_LOG) 2>&1 & calm=$$!; \
+	@echo "pytest in two lanes: $(TIMED_TESTS) here; tests/unit (the rest), tests/infrastructure, then"
+	@echo "sam-local-check beside it (niced), into $(CALM_LOG)"
+	@( $(NICE) $(BIN)/python -m pytest -p no:cacheprovider --timeout=900 $(CALM_TESTS); tests=$$?; \
+	   echo "$(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one)"; \
+	   $(NICE) $(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one); check=$$?; \
+	   test $$tests = 0 && test $$check = 0 ) > $(CALM_LOG) 2>&1 & calm=$$!; \
 	$(BIN)/python -m pytest $(TIMED_TESTS); timed=$$?; \
 	wait $$calm; calm=$$?; \
-	echo "──── $(CALM_LOG): tests/unit (the rest) and tests/infrastructure ────"; cat $(CALM_LOG); \
+	echo "──── $(CALM_LOG): tests/unit (the rest), tests/infrastructure, sam-local-check ────"; cat $(CALM_LOG); \
 	test $$timed = 0 && test $$calm = 0
 
 bench: $(STACK_VENVS)  ## every benchmark beside its floor; writes the tables into docs/benchmarks.md
