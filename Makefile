@@ -7,7 +7,7 @@ SAM_BIN := $(SAM_VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint template pytest bench chaos fuzz token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
+.PHONY: run test lint template pytest test-lanes bench chaos fuzz token replay-fanout-dlq build clean sam-env samples sam-invoke sam-api \
 	sam-local-check
 
 # The local stack enforces IAM with the roles SAM's transform generates: it runs in the SAM venv.
@@ -16,20 +16,54 @@ STACK_VENVS := $(VENV)/.installed $(SAM_VENV)/.installed
 run: $(STACK_VENVS)  ## start the local stack in the foreground (Ctrl-C stops it); writes env.json for sam local
 	SAM_ENV_FILE=$${SAM_ENV_FILE-env.json} $(BIN)/python -m devstack
 
-test: lint template pytest sam-local-check  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
+test: lint template test-lanes  ## lint, template checks, unit + integration + e2e tests, sam local in Docker
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The three checks at once (each output whole, as it ends): cfn-lint with its own rules and the serverless ones
+# (-a appends rules to cfn-lint's own: one run checks both), sam validate --lint, and sam build.
+TEMPLATE_PARTS := template-cfn-lint template-validate template-build
+.PHONY: $(TEMPLATE_PARTS)
 template: $(SAM_VENV)/.installed
-	$(SAM_BIN)/cfn-lint template.yaml
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(TEMPLATE_PARTS)
+
+template-cfn-lint: $(SAM_VENV)/.installed
 	$(SAM_BIN)/cfn-lint -a cfn_lint_serverless.rules -- template.yaml
+
+template-validate: $(SAM_VENV)/.installed
 	$(SAM_BIN)/sam validate --lint
+
+template-build: $(SAM_VENV)/.installed
 	$(SAM_BIN)/sam build --parallel
 
-pytest: $(STACK_VENVS)
+pytest: $(STACK_VENVS)  ## every test, one after another
 	$(BIN)/python -m pytest
+
+# make test's pytest and sam local check: every test of `make pytest`, in two lanes at once. The tests that wait on
+# clocks (the local stack, receivers, deadlines: browser, e2e, integration, and the unit tests that time a deadline)
+# run as usual; the ones that only compute (the other unit tests; infrastructure: sam build and package, SAM's
+# transforms), then `make sam-local-check` (Docker; its waits are minutes long), run beside them at the lowest CPU
+# and I/O priority, so that they only take what the first lane leaves idle (most of 2 cores: it mostly waits), with
+# a longer per-test timeout for that. The second lane's report follows the first one's.
+TIMED_UNIT := tests/unit/test_deadline.py tests/unit/test_aws_deadline.py tests/unit/test_outbound.py
+TIMED_TESTS := tests/browser tests/e2e tests/integration $(TIMED_UNIT)
+CALM_TESTS := tests/unit tests/infrastructure $(addprefix --ignore=,$(TIMED_UNIT))
+CALM_LOG := test-output/pytest-calm.log
+NICE := nice -n 19 $(if $(shell command -v ionice),ionice -c 3)
+test-lanes: $(STACK_VENVS)
+	@mkdir -p $(dir $(CALM_LOG))
+	@echo "pytest in two lanes: $(TIMED_TESTS) here; tests/unit (the rest), tests/infrastructure, then"
+	@echo "sam-local-check beside it (niced), into $(CALM_LOG)"
+	@( $(NICE) $(BIN)/python -m pytest -p no:cacheprovider --timeout=900 $(CALM_TESTS); tests=$$?; \
+	   echo "$(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one)"; \
+	   $(NICE) $(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one); check=$$?; \
+	   test $$tests = 0 && test $$check = 0 ) > $(CALM_LOG) 2>&1 & calm=$$!; \
+	$(BIN)/python -m pytest $(TIMED_TESTS); timed=$$?; \
+	wait $$calm; calm=$$?; \
+	echo "──── $(CALM_LOG): tests/unit (the rest), tests/infrastructure, sam-local-check ────"; cat $(CALM_LOG); \
+	test $$timed = 0 && test $$calm = 0
 
 bench: $(STACK_VENVS)  ## every benchmark beside its floor; writes the tables into docs/benchmarks.md
 	$(BIN)/python -m bench --page
@@ -102,17 +136,24 @@ deploy: $(STACK_VENVS)  ## make deploy STAGE=dev: the stage's JWT key in SSM whe
 smoke: $(VENV)/.installed  ## make smoke STAGE=dev RECEIVER=https://...: token, /health, a webhook, an event, its delivery
 	$(ON_AWS) devtools.smoke  # STAGE and RECEIVER from the environment
 
-# The first install is silent for a minute or so (pip --quiet): say so before it starts.
+# The first install is quiet: say so before it starts. pip installs uv (pinned) into each venv, and uv the
+# pinned requirements: seconds instead of pip's minutes (its cache, ~/.cache/uv, makes the next time faster still).
+# The venv keeps its pip (devtools/lambdaimage.py runs `python -m pip`).
+UV_VERSION := 0.13.8
+UV_INSTALL = pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
 $(VENV)/.installed: requirements-dev.txt layers/bluehooks/requirements.txt layers/bluehooks/pyproject.toml
-	@echo "Installing the pinned dependencies into $(VENV) (once; about a minute)…"
+	@echo "Installing the pinned dependencies into $(VENV) (once; under a minute)…"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/$(UV_INSTALL)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
-	@echo "Installing the SAM CLI and cfn-lint into $(SAM_VENV) (once; about a minute)…"
+	@echo "Installing the SAM CLI and cfn-lint into $(SAM_VENV) (once; under a minute)…"
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_BIN)/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	$(SAM_BIN)/$(UV_INSTALL)
+	$(SAM_BIN)/uv pip install --quiet --python $(SAM_BIN)/python -r requirements-sam.txt
 	touch $@
 
 clean:

@@ -5,7 +5,9 @@ shipped as their documents (devstack/policies). Each role gets an access key of 
 logical id, with which the local runtime signs the function's calls (devstack.sandbox).
 """
 
+import contextlib
 import functools
+import hashlib
 import json
 import os
 import subprocess
@@ -65,16 +67,43 @@ def used(aws_url: str) -> dict[str, Any]:
 
 @functools.cache
 def sam_roles(template: str) -> dict[str, Any]:
-    """SAM's transform of the template (JSON): {"functions": {function: role}, "roles": {...}}."""
+    """SAM's transform of the template (JSON): {"functions": {function: role}, "roles": {...}}.
+
+    Kept in the SAM venv (.devstack-cache/), by the template, the SAM venv and devstack.samroles: a stack started
+    again with the same template skips the 2 s of a SAM process (a new venv or a changed template is a new key)."""
     python = Path(os.environ.get("SAM_PYTHON", ROOT / ".venv-sam" / "bin" / "python"))
     if not python.exists():
         raise RuntimeError(f"the local stack's IAM needs SAM's transform, in {python}: make .venv-sam/.installed")
+    cached = _cache_path(python, template)
+    if cached:
+        with contextlib.suppress(OSError, ValueError):
+            return json.loads(cached.read_text())
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
         [str(python), "-m", "devstack.samroles"], input=template, capture_output=True, text=True, cwd=ROOT
     )
     if done.returncode:
         raise UnsupportedTemplate(f"SAM's transform refused the template: {done.stderr.strip()[-2000:]}")
-    return json.loads(done.stdout)
+    generated = json.loads(done.stdout)
+    if cached:
+        with contextlib.suppress(OSError):
+            cached.parent.mkdir(exist_ok=True)
+            partial = cached.with_name(f"{cached.name}.{os.getpid()}")
+            partial.write_text(done.stdout)
+            partial.replace(cached)  # whole or not at all, whoever else writes it at once
+    return generated
+
+
+def _cache_path(python: Path, template: str) -> Path | None:
+    """Where SAM's answer for this template is kept: only in a venv (its pyvenv.cfg), which a reinstall replaces."""
+    venv = python.parent.parent
+    try:
+        installed = [(venv / name).stat().st_mtime_ns for name in ("pyvenv.cfg", ".installed")]
+    except OSError:
+        return None  # not a venv, or not one make installed
+    code = Path(__file__).with_name("samroles.py").read_text()
+    region = os.environ.get("AWS_DEFAULT_REGION")  # the transform's (devstack.samroles)
+    key = hashlib.sha256(json.dumps([str(python), installed, code, region, template]).encode()).hexdigest()
+    return venv / ".devstack-cache" / f"samroles-{key[:32]}.json"
 
 
 def _role(stack: LocalStack, function: str, name: str, generated: dict[str, Any]) -> Role:

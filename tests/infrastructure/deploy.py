@@ -5,12 +5,15 @@ packaged to a bucket on the emulator; sam_transform.py then runs the template's 
 code (.venv-sam), for each parameter set: what CloudFormation would create, before it creates anything.
 """
 
+import atexit
 import json
 import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +72,7 @@ class Project:
                 shutil.copytree(source, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy2(source, directory / name)
+        self._seed_build_cache()
         boto3.client(
             "s3",
             endpoint_url=endpoint,
@@ -77,6 +81,22 @@ class Project:
             aws_secret_access_key="testing",
         ).create_bucket(Bucket=bucket)
         self.packages = 0
+
+    def _seed_build_cache(self) -> None:
+        """The project's own `sam build` cache (make template's build), as a user's checkout has it after `make build`.
+
+        SAM keys each cached artefact by its definition (build.toml, which holds absolute source paths: moved to
+        the copy) and checks the sources' and manifests' hashes before it uses one: a stale entry is rebuilt."""
+        cache = ROOT / ".aws-sam"
+        if not (cache / "build.toml").is_file() or not (cache / "cache").is_dir():
+            return
+        target = self.directory / ".aws-sam"
+        target.mkdir()
+        for name in ("cache", "deps"):
+            if (cache / name).is_dir():
+                shutil.copytree(cache / name, target / name, symlinks=True)
+        definitions = (cache / "build.toml").read_text()
+        (target / "build.toml").write_text(definitions.replace(f'"{ROOT}/', f'"{self.directory}/'))
 
     def sam(self, *args: str) -> None:
         env = {
@@ -101,18 +121,56 @@ class Project:
         return packaged
 
 
+# (packaged template, its content, one parameter set as JSON) → its processed template, as JSON: a template and
+# parameter set several tests process (e.g. each environment's own) is transformed once per session.
+_PROCESSED: dict[tuple[str, str, str], str] = {}
+
+
 def processed(packaged: Path, parameter_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The template CloudFormation would create, once per parameter set (one SAM process for all)."""
-    done = subprocess.run(
-        [str(SAM_PYTHON), str(TRANSFORM), str(packaged)],
-        input=json.dumps(parameter_sets),
-        env={**os.environ, "AWS_DEFAULT_REGION": REGION},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """The template CloudFormation would create, once per parameter set. The sets not processed before are split
+    between the two SAM processes of the session, which run at once (the transforms are CPU-bound; CI has 2 cores)."""
+    content = packaged.read_text()
+    keys = [(str(packaged), content, json.dumps(parameters, sort_keys=True)) for parameters in parameter_sets]
+    missing = list(dict.fromkeys(key for key in keys if key not in _PROCESSED))
+    chunks = [chunk for chunk in (missing[index::2] for index in range(2)) if chunk]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = pool.map(lambda worker, chunk: worker.transform(packaged, chunk), _TRANSFORMERS, chunks)
+        for chunk, templates in zip(chunks, answers, strict=True):
+            _PROCESSED.update(zip(chunk, templates, strict=True))
+    return [json.loads(_PROCESSED[key]) for key in keys]  # each caller its own copy
+
+
+class _Transformer:
+    """One `sam_transform.py --serve` process, started at its first request: SAM's code is imported once (about
+    3 s), not once per request. It ends when pytest does (its stdin closes)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.errors = tempfile.TemporaryFile(mode="w+")  # SAM's warnings: read only when the process fails
+
+    def transform(self, packaged: Path, keys: list[tuple[str, str, str]]) -> list[str]:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [str(SAM_PYTHON), str(TRANSFORM), "--serve"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+                env={**os.environ, "AWS_DEFAULT_REGION": REGION},
+                text=True,
+            )
+            atexit.register(self.process.kill)
+        request = {"packaged": str(packaged), "parameter_sets": [json.loads(parameters) for *_, parameters in keys]}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        if not answer:
+            self.process.wait(timeout=60)
+            self.errors.seek(0)
+            raise AssertionError(f"sam_transform.py ended ({self.process.returncode}):\n{self.errors.read()[-4000:]}")
+        return [json.dumps(template) for template in json.loads(answer)]
+
+
+_TRANSFORMERS = (_Transformer(), _Transformer())
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
