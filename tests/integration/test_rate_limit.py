@@ -103,7 +103,8 @@ def test_a_burst_is_spread_to_the_limit_and_waits_pending_without_using_attempts
 
 
 def test_a_post_whose_slot_passed_while_it_was_prepared_takes_a_new_slot(api, receiver, delivery_poller, monkeypatch):
-    """A brownout: opening the secret takes 0.5 s, so its first slot (1/s) has passed when the POST could start."""
+    """A brownout: opening the secret takes 0.5 s once, so its first slot (1/s) has passed when the POST could
+    start. (Once only: on a loaded machine a second slow open could let the second slot pass too.)"""
     hook = create(api, receiver.url("/late"), rateLimit=1)
     delivery_id = ping(api, hook["id"])
     deliverer = delivery_root(delivery_poller).deliverer
@@ -114,7 +115,8 @@ def test_a_post_whose_slot_passed_while_it_was_prepared_takes_a_new_slot(api, re
         return slots[-1]
 
     def slow_open(*args):
-        time.sleep(0.5)
+        if not slots[1:]:  # the first slot's preparation only
+            time.sleep(0.5)
         return real_open(*args)
 
     monkeypatch.setattr(deliverer.rate_limits, "reserve", reserve)
