@@ -208,11 +208,17 @@ def _remembered(write, key_of):
 
     def written(backend: DynamoDBBackend, table_name: str, *args, **kwargs):
         with _writes:  # the version before, the write, and its record, in one step
-            key = key_of(backend, table_name, *args)
-            before = copy.deepcopy(_get_item(backend, table_name, key))  # moto updates an item in place
+            try:
+                key = key_of(backend, table_name, *args)
+                before = copy.deepcopy(_get_item(backend, table_name, key))  # moto updates an item in place
+            except Exception:  # a malformed write: moto answers it with AWS's error, and it writes nothing
+                return write(backend, table_name, *args, **kwargs)
             result = write(backend, table_name, *args, **kwargs)
             pending = getattr(_request, "pending", None)
-            (pending.append if pending is not None else lambda w: stale.written(*w))((table_name, key, before))
+            if pending is None:
+                stale.written(table_name, key, before)
+            else:
+                pending.append((table_name, key, before))
         return result
 
     return written

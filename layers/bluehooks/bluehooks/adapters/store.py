@@ -208,7 +208,7 @@ class WebhookStore:
         """Another table's item (as `other` parses it, or None) and the webhook, in one call (read_together)."""
         if not WEBHOOK_ID.match(webhook_id):
             return read_together(other)[0], None
-        logged, webhook = read_together(other, ItemRead(self.table, webhook_key(company_id, webhook_id), from_item))
+        logged, webhook = read_together(other, self._reading(company_id, webhook_id))
         return logged, webhook
 
     def get_current(self, company_id: str, webhook_id: str) -> StoredWebhook | None:
@@ -216,8 +216,10 @@ class WebhookStore:
         (its role reads webhooks by BatchGetItem only)."""
         if not WEBHOOK_ID.match(webhook_id):
             return None
-        read = ItemRead(self.table, webhook_key(company_id, webhook_id), from_item)
-        return read_together(read, consistent=True)[0]
+        return read_together(self._reading(company_id, webhook_id), consistent=True)[0]
+
+    def _reading(self, company_id: str, webhook_id: str) -> ItemRead:
+        return ItemRead(self.table, webhook_key(company_id, webhook_id), from_item)
 
     def page(
         self, company_id: str, limit: int, cursor: str | None, visible: Callable[[StoredWebhook], bool]
