@@ -317,6 +317,40 @@ def test_rotate_shows_the_new_secret_once_and_delete_asks_first(stack, page, rec
     expect(page.get_by_role("heading", level=1)).to_have_text("This webhook is gone")
 
 
+def test_a_poll_in_flight_across_a_delete_does_not_take_the_list_away(stack, page, receiver):
+    """Send test starts a poll; its read of the webhook is held until after the delete, then answers 404."""
+    token = mint("initech", "milton", "ADMIN", SECRET)
+    webhook = create(stack, token, name="Stapler", url=receiver.url("/stapler"))
+    own = f"{stack.api}/webhooks/{webhook['id']}"
+    held, holding = [], threading.Event()
+
+    def hold_reads(route):
+        if holding.is_set() and route.request.method == "GET":
+            return held.append(route)
+        route.continue_()
+
+    page.route(own, hold_reads)
+    sign_in(page, stack, token)
+    page.get_by_role("link", name="Stapler").click()
+    expect(page.get_by_role("button", name="Send test")).to_be_visible()  # the page has read the webhook
+    holding.set()  # from here, its reads of the webhook wait
+    page.get_by_role("button", name="Send test").click()
+    receiver.wait_for("/stapler", timeout=10)
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the poll never read the webhook"
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete webhook").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+
+    with page.expect_response(lambda response: response.url == own and response.status == 404):
+        held.pop().continue_()
+    page.evaluate("() => new Promise((settle) => setTimeout(settle, 100))")  # the poll's catch has run
+    assert page.get_by_role("heading", level=1).text_content() == "Webhooks"
+    expect(page.locator("#notice")).to_have_text("Webhook “Stapler” deleted.")
+
+
 def test_a_member_sees_a_read_only_console_at_phone_width_in_their_locale(stack, browser, receiver):
     admin = mint("umbrella", "alice", "ADMIN", SECRET)
     hostile = '<img src=x onerror="window.pwned=1">Lab feed'  # names are other people's text, never markup

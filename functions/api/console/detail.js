@@ -68,6 +68,8 @@ export function renderDetail(id) {
     logSection,
     recoverSection,
   );
+  // A failure of this screen's work, shown only while it is the screen (a poll in flight across a delete 404s).
+  const fail = (error) => current() && failed(error, id);
 
   function paintSecret() {
     const secret = revealed.get(id);
@@ -132,7 +134,7 @@ export function renderDetail(id) {
     const focused = document.activeElement?.dataset?.action;
     const button = (action, label, handler, extra = "") => {
       const element = h("button", { type: "button", class: `button ${extra}`, "data-action": action }, label);
-      element.addEventListener("click", () => busy(element, handler).catch((error) => failed(error, id)));
+      element.addEventListener("click", () => busy(element, handler).catch(fail));
       return element;
     };
     actions.replaceChildren(
@@ -279,7 +281,7 @@ export function renderDetail(id) {
       try {
         await loadDetails();
       } catch (error) {
-        failed(error, id);
+        fail(error);
       }
       if (current()) paintLog();
     });
@@ -310,7 +312,7 @@ export function renderDetail(id) {
           if (!current()) return;
           notify("Retry queued: the delivery is sent again now, with a fresh signature.");
           watch(delivery.deliveryId);
-        }).catch((error) => failed(error, id)),
+        }).catch(fail),
       );
       parts.push(h("div", { class: "actions" }, retry));
     }
@@ -330,7 +332,7 @@ export function renderDetail(id) {
         await Promise.all([loadWebhook(), reloadLog(), loadChart()]);
       } catch (error) {
         watching.textContent = "";
-        return failed(error, id);
+        return fail(error);
       }
       const delivery = state.deliveries.find((item) => item.deliveryId === deliveryId);
       if (delivery && SETTLED.has(delivery.state)) settledTicks += 1;
@@ -393,7 +395,7 @@ export function renderDetail(id) {
           : "";
         notify(`${counted(result.queued, "failed delivery", "failed deliveries")} queued again.${rest}${notSent}`);
         watch(null);
-      }).catch((error) => failed(error, id));
+      }).catch(fail);
     });
     return h(
       "section",
@@ -408,15 +410,15 @@ export function renderDetail(id) {
     );
   }
 
-  status.addEventListener("change", () => reloadLog().catch((error) => failed(error, id)));
-  eventSelect.addEventListener("change", () => reloadLog().catch((error) => failed(error, id)));
+  status.addEventListener("change", () => reloadLog().catch(fail));
+  eventSelect.addEventListener("change", () => reloadLog().catch(fail));
   refresh.addEventListener("click", () =>
-    busy(refresh, () => Promise.all([loadWebhook(), reloadLog(), loadChart()])).catch((error) => failed(error, id)),
+    busy(refresh, () => Promise.all([loadWebhook(), reloadLog(), loadChart()])).catch(fail),
   );
-  older.addEventListener("click", () => busy(older, loadOlder).catch((error) => failed(error, id)));
+  older.addEventListener("click", () => busy(older, loadOlder).catch(fail));
 
   paintSecret();
-  Promise.all([loadWebhook(), reloadLog(), loadChart()]).catch((error) => current() && failed(error, id));
+  Promise.all([loadWebhook(), reloadLog(), loadChart()]).catch(fail);
 }
 
 function localInputValue(date) {

@@ -18,6 +18,8 @@ export function stopWatching() {
 }
 
 export function go(path, message) {
+  view.generation += 1; // this screen's async work stops now, not when the next screen paints
+  stopWatching();
   view.flash = message || null;
   const target = `#/${path}`;
   if (location.hash === target) view.route();
