@@ -41,28 +41,29 @@ template-build: $(SAM_VENV)/.installed
 pytest: $(STACK_VENVS)  ## every test, one after another
 	$(BIN)/python -m pytest
 
-# make test's pytest and sam local check: every test of `make pytest`, in two lanes at once. The tests that wait on
-# clocks (the local stack, receivers, deadlines: browser, e2e, integration, and the unit tests that time a deadline)
-# run as usual; the ones that only compute (the other unit tests; infrastructure: sam build and package, SAM's
-# transforms), then `make sam-local-check` (Docker; its waits are minutes long), run beside them at the lowest CPU
-# and I/O priority, so that they only take what the first lane leaves idle (most of 2 cores: it mostly waits), with
-# a longer per-test timeout for that. The second lane's report follows the first one's.
+# make test's pytest and sam local check: every test of `make pytest`, in two lanes at once. The first lane runs the
+# tests that wait on real clocks most (the local stack, receivers, a browser: tests/browser, tests/e2e, and the unit
+# tests that time a deadline) as usual. The second runs beside it at the lowest CPU and I/O priority, so that it only
+# takes what the first leaves idle (most of 2 cores: it mostly waits), with a longer per-test timeout: the tests that
+# only compute (the other unit tests; infrastructure: sam build and package, SAM's transforms), then tests/integration
+# (in-process handlers against their own emulator), then `make sam-local-check` (Docker; its waits are minutes long).
+# The second lane's report follows the first one's.
 TIMED_UNIT := tests/unit/test_deadline.py tests/unit/test_aws_deadline.py tests/unit/test_outbound.py
-TIMED_TESTS := tests/browser tests/e2e tests/integration $(TIMED_UNIT)
-CALM_TESTS := tests/unit tests/infrastructure $(addprefix --ignore=,$(TIMED_UNIT))
+TIMED_TESTS := tests/browser tests/e2e $(TIMED_UNIT)
+CALM_TESTS := tests/unit tests/infrastructure tests/integration $(addprefix --ignore=,$(TIMED_UNIT))
 CALM_LOG := test-output/pytest-calm.log
 NICE := nice -n 19 $(if $(shell command -v ionice),ionice -c 3)
 test-lanes: $(STACK_VENVS)
 	@mkdir -p $(dir $(CALM_LOG))
-	@echo "pytest in two lanes: $(TIMED_TESTS) here; tests/unit (the rest), tests/infrastructure, then"
-	@echo "sam-local-check beside it (niced), into $(CALM_LOG)"
+	@echo "pytest in two lanes: $(TIMED_TESTS) here; tests/unit (the rest), tests/infrastructure, tests/integration,"
+	@echo "then sam-local-check beside it (niced), into $(CALM_LOG)"
 	@( $(NICE) $(BIN)/python -m pytest -p no:cacheprovider --timeout=900 $(CALM_TESTS); tests=$$?; \
 	   echo "$(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one)"; \
 	   $(NICE) $(BIN)/python -m devtools.samcheck --samples $(or $(SAMPLES),one); check=$$?; \
 	   test $$tests = 0 && test $$check = 0 ) > $(CALM_LOG) 2>&1 & calm=$$!; \
 	$(BIN)/python -m pytest $(TIMED_TESTS); timed=$$?; \
 	wait $$calm; calm=$$?; \
-	echo "──── $(CALM_LOG): tests/unit (the rest), tests/infrastructure, sam-local-check ────"; cat $(CALM_LOG); \
+	echo "──── $(CALM_LOG): tests/unit (the rest), tests/infrastructure, tests/integration, sam-local-check ────"; cat $(CALM_LOG); \
 	test $$timed = 0 && test $$calm = 0
 
 bench: $(STACK_VENVS)  ## every benchmark beside its floor; writes the tables into docs/benchmarks.md

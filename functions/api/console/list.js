@@ -57,7 +57,7 @@ export function renderList() {
       [webhooks, more] = [items, remaining];
       paint();
     })
-    .catch((error) => failed(error));
+    .catch((error) => current() && failed(error));
 }
 
 const haystack = (webhook) =>
