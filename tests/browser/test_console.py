@@ -743,10 +743,12 @@ def test_the_filter_tester_answers_before_saving(stack, page, receiver):
     # Editing: a recent delivery of the webhook as the sample.
     page.get_by_role("link", name="Sweets").click()
     page.get_by_role("link", name="Edit").click()
-    option = page.locator("#ft-pick option", has_text="WEBHOOK_TEST")
+    option = page.locator('#ft-pick option[value^="delivery:"]')  # not the type's example, also WEBHOOK_TEST
     expect(option).to_have_count(1)
+    expect(option).to_contain_text("WEBHOOK_TEST")
     page.get_by_label("Sample").select_option(option.get_attribute("value"))
     expect(sample).to_have_value(re.compile('"event": "WEBHOOK_TEST"'))
+    assert json.loads(sample.input_value())["webhook"]["id"] == webhook["id"]  # the delivery's own body
     page.get_by_label("Filter (JSON)").fill('{"event": ["WEBHOOK_TEST"]}')
     page.get_by_role("button", name="Test the filter").click()
     expect(verdict).to_have_text("Matches: this event would be delivered.")
