@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 # botocore retries each of these as a throttle (botocore/retries/standard.py, _THROTTLED_ERROR_CODES).
 THROTTLES = {
@@ -95,6 +96,37 @@ class Faults:
         start_response("200 OK", [("Content-Type", "application/json")])
         with self._lock:
             return [json.dumps(dict(self.injected)).encode()]
+
+
+class StaleReads:
+    """Each item's versions written in the last `seconds` (AWS_FAULT_STALE_READ_SECONDS; devstack.motoserver
+    serves eventually consistent reads from them): a read answers the version before the first of them."""
+
+    def __init__(self, seconds: float, count: Callable[[str], None], clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.count, self.clock = seconds, count, clock
+        self.lock = threading.Lock()
+        self.writes: dict[str, list[tuple[float, object]]] = {}  # item → (when written, the item before)
+
+    @staticmethod
+    def _name(table_name: str, key: dict) -> str:
+        return table_name + json.dumps(key, sort_keys=True)
+
+    def written(self, table_name: str, key: dict, before: object) -> None:
+        now = self.clock()
+        with self.lock:
+            kept = [w for w in self.writes.get(self._name(table_name, key), []) if w[0] > now - self.seconds]
+            self.writes[self._name(table_name, key)] = [*kept, (now, before)]
+            if len(self.writes) > 10_000:  # items not written lately are read as they are: forget them
+                self.writes = {name: w for name, w in self.writes.items() if w[-1][0] > now - self.seconds}
+
+    def read(self, table_name: str, key: dict, current: object) -> object:
+        horizon = self.clock() - self.seconds
+        with self.lock:
+            since = [before for at, before in self.writes.get(self._name(table_name, key), []) if at > horizon]
+        if not since:
+            return current
+        self.count("dynamodb stale read")
+        return since[0]
 
 
 faults = Faults(dict(os.environ))

@@ -30,7 +30,6 @@ import os
 import re
 import sys
 import threading
-import time
 from dataclasses import asdict
 from functools import partial
 from urllib.parse import parse_qs
@@ -45,7 +44,7 @@ from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
 
 from devstack.emulator import PID_PATH
-from devstack.faults import FAULTS_PATH, faults
+from devstack.faults import FAULTS_PATH, StaleReads, faults
 from devstack.iam import Grant, Request, check, decide
 from devstack.iamcalls import requests
 
@@ -164,35 +163,7 @@ DynamoDBBackend.transact_write_items = _transaction(DynamoDBBackend.transact_wri
 # read-committed); queries, scans and reads with a projection are not made stale.
 
 
-class StaleReads:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.lock = threading.Lock()
-        self.writes: dict[str, list[tuple[float, object]]] = {}  # item → (when written, the item before)
-
-    @staticmethod
-    def _name(table_name: str, key: dict) -> str:
-        return table_name + json.dumps(key, sort_keys=True)
-
-    def written(self, table_name: str, key: dict, before: object) -> None:
-        now = time.monotonic()
-        with self.lock:
-            kept = [w for w in self.writes.get(self._name(table_name, key), []) if w[0] > now - self.seconds]
-            self.writes[self._name(table_name, key)] = [*kept, (now, before)]
-            if len(self.writes) > 10_000:  # items not written lately are read as they are: forget them
-                self.writes = {name: w for name, w in self.writes.items() if w[-1][0] > now - self.seconds}
-
-    def read(self, table_name: str, key: dict, current: object) -> object:
-        horizon = time.monotonic() - self.seconds
-        with self.lock:
-            since = [before for at, before in self.writes.get(self._name(table_name, key), []) if at > horizon]
-        if not since:
-            return current
-        faults.count("dynamodb stale read")
-        return since[0]
-
-
-stale = StaleReads(faults.stale_read_seconds)
+stale = StaleReads(faults.stale_read_seconds, faults.count)
 _get_item = DynamoDBBackend.get_item
 
 

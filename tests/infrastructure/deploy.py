@@ -141,7 +141,7 @@ def processed(packaged: Path, parameter_sets: list[dict[str, Any]]) -> list[dict
 
 
 class _Transformer:
-    """One `sam_transform.py --serve` process, started at its first request: SAM's code is imported once (about
+    """One `sam_transform.py` process, started at its first request: SAM's code is imported once (about
     3 s), not once per request. It ends when pytest does (its stdin closes)."""
 
     def __init__(self) -> None:
@@ -151,7 +151,7 @@ class _Transformer:
     def transform(self, packaged: Path, keys: list[tuple[str, str, str]]) -> list[str]:
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen(
-                [str(SAM_PYTHON), str(TRANSFORM), "--serve"],
+                [str(SAM_PYTHON), str(TRANSFORM)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.errors,

@@ -1,8 +1,9 @@
 """What CloudFormation does with a packaged template before it creates resources, with AWS's own code.
 
-Run by the SAM CLI's Python (.venv-sam): `python sam_transform.py PACKAGED_TEMPLATE` with a JSON list of
-parameter sets on stdin (values by name, pseudo parameters included); prints the processed template of
-each set, as a JSON list (`--serve`: many such requests, below). CloudFormation runs the
+Run by the SAM CLI's Python (.venv-sam) as a long-lived process: `python sam_transform.py`, one request a
+line on stdin, {"packaged": PATH, "parameter_sets": [...]} (values by name, pseudo parameters included); one
+answer a line, the processed template of each set as a JSON list, until stdin ends: AWS's code is imported
+once (3 s), not per request. CloudFormation runs the
 template's transforms in the order listed: AWS::LanguageExtensions (here, the SAM CLI's implementation of
 it), then AWS::Serverless-2016-10-31 (samtranslator, the code of SAM's hosted transform).
 """
@@ -23,17 +24,6 @@ class NoManagedPolicies:
 
 
 def main() -> None:
-    if sys.argv[1] == "--serve":
-        serve()
-        return
-    with open(sys.argv[1]) as packaged:
-        template = yaml_parse(packaged.read())
-    print(json.dumps([processed(template, parameters) for parameters in json.load(sys.stdin)]))
-
-
-def serve() -> None:
-    """`python sam_transform.py --serve`: one request a line, {"packaged": PATH, "parameter_sets": [...]}, one
-    answer a line (the list of processed templates), until stdin ends: AWS's code is imported once (3 s)."""
     for line in sys.stdin:
         request = json.loads(line)
         with open(request["packaged"]) as packaged:

@@ -18,8 +18,7 @@ export function stopWatching() {
 }
 
 export function go(path, message) {
-  view.generation += 1; // this screen's async work stops now, not when the next screen paints
-  stopWatching();
+  view.generation += 1; // this screen's async work stops now (a pending poll too), not when the next screen paints
   view.flash = message || null;
   const target = `#/${path}`;
   if (location.hash === target) view.route();
